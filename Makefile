@@ -1,0 +1,48 @@
+# tilepress — the two commands of the README are `make run` and `make test`.
+CARGO ?= cargo
+TILESET ?= tilesets/default.toml
+export TILEPRESS_PYTHON ?= $(CURDIR)/.venv/bin/python
+
+.PHONY: run test test-deps lint fmt bench bench-compare compat ci doc clean
+
+## Build the embedded default tileset from fixtures/ into out/ (no network, no cloud).
+run:
+	$(CARGO) run --release --quiet -- build $(TILESET) -o out/default.mbtiles
+
+## Every test: unit, integration (through the CLI, checked with independent readers).
+test: test-deps
+	$(CARGO) test --all-targets
+
+## Installs the independent readers the tests use (GDAL ogrinfo, sqlite3, Python mapbox-vector-tile).
+test-deps:
+	@scripts/install-test-deps.sh
+
+## rustfmt and clippy, warnings are errors.
+lint:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt
+
+## Criterion benches (clipping, encoding) and the side-by-side build against GDAL's ogr2ogr.
+bench:
+	$(CARGO) bench --bench clip --bench encode
+	scripts/bench-vs-ogr2ogr.sh
+
+## Only the side-by-side build timing.
+bench-compare:
+	scripts/bench-vs-ogr2ogr.sh
+
+## `mbtiles validate` (martin's tool, crates.io mbtiles 0.19.1) on our output; a slow first install.
+compat:
+	scripts/compat.sh
+
+doc:
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps
+
+## What CI runs.
+ci: lint test doc
+
+clean:
+	rm -rf out target/criterion

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs besides cargo: GDAL's ogrinfo and sqlite3 (Debian packages) and a Python
+# virtualenv in .venv with mapbox-vector-tile (an independent MVT decoder). Idempotent and quick when done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v ogrinfo >/dev/null 2>&1 || need_apt+=(gdal-bin)
+command -v sqlite3 >/dev/null 2>&1 || need_apt+=(sqlite3)
+if ((${#need_apt[@]})); then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "install-test-deps: please install ${need_apt[*]} (Debian: sudo apt-get install ${need_apt[*]})" >&2
+    exit 1
+  fi
+  echo "install-test-deps: apt-get install ${need_apt[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+
+if ! .venv/bin/python -c 'import mapbox_vector_tile' >/dev/null 2>&1; then
+  echo "install-test-deps: python venv with mapbox-vector-tile in .venv"
+  python3 -m venv .venv
+  .venv/bin/pip install --quiet --disable-pip-version-check 'mapbox-vector-tile>=2.1,<3'
+fi

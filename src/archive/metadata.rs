@@ -1,0 +1,126 @@
+//! The MBTiles `metadata` table: the MBTiles 1.3 keys plus the `json` key with `vector_layers`.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::config::Bbox;
+
+/// The type of one attribute, as TileJSON's `vector_layers[].fields` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum FieldType {
+    String,
+    Number,
+    Boolean,
+    /// Values of more than one type under one key.
+    Mixed,
+}
+
+impl FieldType {
+    /// The type of a key after seeing one more value of type `other`.
+    pub fn merge(self, other: FieldType) -> FieldType {
+        if self == other { self } else { FieldType::Mixed }
+    }
+}
+
+/// One entry of `vector_layers`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VectorLayer {
+    pub id: String,
+    pub description: String,
+    pub minzoom: u8,
+    pub maxzoom: u8,
+    pub fields: BTreeMap<String, FieldType>,
+}
+
+/// Everything that goes into the `metadata` table (besides `agg_tiles_hash`, computed by the writer).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Metadata {
+    pub name: String,
+    pub description: String,
+    pub attribution: String,
+    /// `pbf` for vector tiles.
+    pub format: String,
+    pub bounds: Bbox,
+    /// `(lon, lat, zoom)`.
+    pub center: (f64, f64, u8),
+    pub minzoom: u8,
+    pub maxzoom: u8,
+    pub vector_layers: Vec<VectorLayer>,
+}
+
+impl Metadata {
+    /// The `(name, value)` rows, in a fixed order.
+    pub fn rows(&self) -> Vec<(&'static str, String)> {
+        let b = self.bounds;
+        let json = serde_json::json!({ "vector_layers": self.vector_layers }).to_string();
+        vec![
+            ("name", self.name.clone()),
+            ("description", self.description.clone()),
+            ("attribution", self.attribution.clone()),
+            ("format", self.format.clone()),
+            ("type", "overlay".to_owned()),
+            ("version", "1".to_owned()),
+            ("bounds", format!("{},{},{},{}", round6(b.west), round6(b.south), round6(b.east), round6(b.north))),
+            ("center", format!("{},{},{}", round6(self.center.0), round6(self.center.1), self.center.2)),
+            ("minzoom", self.minzoom.to_string()),
+            ("maxzoom", self.maxzoom.to_string()),
+            ("json", json),
+            ("generator", format!("tilepress {}", env!("CARGO_PKG_VERSION"))),
+        ]
+    }
+}
+
+fn round6(v: f64) -> f64 {
+    (v * 1e6).round() / 1e6
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_hold_the_spec_keys_and_vector_layers() {
+        let mut fields = BTreeMap::new();
+        fields.insert("A3".to_owned(), FieldType::String);
+        let m = Metadata {
+            name: "t".into(),
+            description: "d".into(),
+            attribution: "© OpenStreetMap contributors".into(),
+            format: "pbf".into(),
+            bounds: Bbox { west: -1.0, south: -2.0, east: 3.0, north: 4.123_456_789 },
+            center: (1.0, 1.0, 2),
+            minzoom: 0,
+            maxzoom: 5,
+            vector_layers: vec![VectorLayer {
+                id: "countries".into(),
+                description: String::new(),
+                minzoom: 0,
+                maxzoom: 5,
+                fields,
+            }],
+        };
+        let rows: BTreeMap<_, _> = m.rows().into_iter().collect();
+        for key in [
+            "name",
+            "format",
+            "bounds",
+            "center",
+            "minzoom",
+            "maxzoom",
+            "json",
+            "attribution",
+            "description",
+            "type",
+            "version",
+        ] {
+            assert!(rows.contains_key(key), "{key}");
+        }
+        assert_eq!(rows["bounds"], "-1,-2,3,4.123457");
+        assert_eq!(rows["center"], "1,1,2");
+        let json: serde_json::Value = serde_json::from_str(&rows["json"]).expect("json");
+        assert_eq!(json["vector_layers"][0]["id"], "countries");
+        assert_eq!(json["vector_layers"][0]["fields"]["A3"], "String");
+        assert_eq!(FieldType::Number.merge(FieldType::String), FieldType::Mixed);
+    }
+}

@@ -1,0 +1,68 @@
+//! The command line (clap): one subcommand per user job, resolved once into the options the library takes.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Build map tilesets into MBTiles.
+#[derive(Debug, Parser)]
+#[command(name = "tilepress", version, about, long_about = None)]
+pub struct Cli {
+    /// Log format on stderr.
+    #[arg(long, value_enum, default_value_t = LogFormat::Human, global = true)]
+    pub log_format: LogFormat,
+    /// More log output (-v: debug, -vv: trace); RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Only warnings and errors in the log.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Build a tileset (a tilesets/*.toml file) into an MBTiles file.
+    Build(BuildArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// The tileset file.
+    pub tileset: PathBuf,
+    /// Output MBTiles path [default: out/NAME.mbtiles, or out/NAME.REGION.mbtiles with --region].
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    /// Build only this named region of the tileset.
+    #[arg(long, conflicts_with = "bbox")]
+    pub region: Option<String>,
+    /// Build only this area: W,S,E,N in degrees.
+    #[arg(long, value_parser = parse_bbox, allow_hyphen_values = true)]
+    pub bbox: Option<tilepress::Bbox>,
+    /// Lowest zoom to build (default: the tileset's).
+    #[arg(long)]
+    pub minzoom: Option<u8>,
+    /// Highest zoom to build (default: the tileset's).
+    #[arg(long)]
+    pub maxzoom: Option<u8>,
+    /// Worker threads (default: one per core).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub threads: Option<u16>,
+    /// Print the summary as one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Never draw a progress bar (log lines instead).
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+fn parse_bbox(text: &str) -> Result<tilepress::Bbox, String> {
+    tilepress::Bbox::parse(text)
+}

@@ -1,0 +1,339 @@
+//! Tileset files (`tilesets/*.toml`) → a validated [`Tileset`]: what to build, from which sources, at which zooms.
+//!
+//! Parsing happens in two steps: [`raw`] mirrors the file with serde (unknown keys are errors), then
+//! [`Tileset::from_raw`] checks every value and resolves source paths relative to the tileset file.
+//! Every error names the tileset file and the key at fault.
+
+mod raw;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub use raw::RawTileset;
+
+use crate::source::InvalidPolicy;
+
+/// The deepest zoom a tileset may ask for.
+pub const MAX_ZOOM: u8 = 20;
+/// Web Mercator's latitude limit (the square world).
+pub const MAX_LATITUDE: f64 = 85.051_128_779_806_59;
+/// Default clip buffer around a tile, in tile units of the 4096 extent.
+pub const DEFAULT_BUFFER: u32 = 64;
+/// Default Douglas–Peucker tolerance, in tile units of the 4096 extent.
+pub const DEFAULT_SIMPLIFY: f64 = 1.0;
+/// Default cap on one stored (gzip-compressed) tile.
+pub const DEFAULT_MAX_TILE_BYTES: usize = 500 * 1024;
+/// Default cap on the features of one tile.
+pub const DEFAULT_MAX_TILE_FEATURES: usize = 200_000;
+
+/// The error of the config stage; every variant names the tileset file.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: cannot read tileset: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{path}: {key}: {message}")]
+    Invalid { path: PathBuf, key: String, message: String },
+}
+
+/// A rectangle in WGS84 degrees: west, south, east, north.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bbox {
+    pub west: f64,
+    pub south: f64,
+    pub east: f64,
+    pub north: f64,
+}
+
+impl Bbox {
+    /// The whole Web Mercator world.
+    pub const WORLD: Bbox = Bbox { west: -180.0, south: -MAX_LATITUDE, east: 180.0, north: MAX_LATITUDE };
+
+    /// Checks a `[west, south, east, north]` list; the error text says what is wrong.
+    pub fn from_slice(values: &[f64]) -> Result<Bbox, String> {
+        let [west, south, east, north] = values else {
+            return Err(format!("expected [west, south, east, north], got {} numbers", values.len()));
+        };
+        let (west, south, east, north) = (*west, *south, *east, *north);
+        if ![west, south, east, north].iter().all(|v| v.is_finite()) {
+            return Err("bounds must be finite numbers".to_owned());
+        }
+        if !(-180.0..=180.0).contains(&west) || !(-180.0..=180.0).contains(&east) {
+            return Err(format!("longitudes must lie in [-180, 180], got west {west}, east {east}"));
+        }
+        if !(-90.0..=90.0).contains(&south) || !(-90.0..=90.0).contains(&north) {
+            return Err(format!("latitudes must lie in [-90, 90], got south {south}, north {north}"));
+        }
+        if west >= east {
+            return Err(format!("west ({west}) must be less than east ({east})"));
+        }
+        if south >= north {
+            return Err(format!("south ({south}) must be less than north ({north})"));
+        }
+        Ok(Bbox { west, south, east, north })
+    }
+
+    /// Parses `W,S,E,N` as typed on the command line.
+    pub fn parse(text: &str) -> Result<Bbox, String> {
+        let values = text
+            .split(',')
+            .map(|part| part.trim().parse::<f64>().map_err(|_| format!("`{part}` is not a number")))
+            .collect::<Result<Vec<_>, _>>()?;
+        Bbox::from_slice(&values)
+    }
+
+    /// This box with its latitudes clamped to the Mercator limit.
+    pub fn clamped_to_mercator(self) -> Bbox {
+        Bbox { south: self.south.max(-MAX_LATITUDE), north: self.north.min(MAX_LATITUDE), ..self }
+    }
+
+    /// The part shared with `other`, or `None` if they do not overlap.
+    pub fn intersection(self, other: Bbox) -> Option<Bbox> {
+        let out = Bbox {
+            west: self.west.max(other.west),
+            south: self.south.max(other.south),
+            east: self.east.min(other.east),
+            north: self.north.min(other.north),
+        };
+        (out.west < out.east && out.south < out.north).then_some(out)
+    }
+}
+
+/// Tile formats a tileset can produce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TileFormat {
+    /// Mapbox Vector Tiles 2.1, gzip-compressed.
+    Mvt,
+}
+
+impl TileFormat {
+    /// The MBTiles `format` metadata value.
+    pub fn mbtiles_name(self) -> &'static str {
+        match self {
+            TileFormat::Mvt => "pbf",
+        }
+    }
+}
+
+/// Caps on one tile, with a deterministic drop policy when exceeded (see `encode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub max_tile_bytes: usize,
+    pub max_tile_features: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_tile_bytes: DEFAULT_MAX_TILE_BYTES, max_tile_features: DEFAULT_MAX_TILE_FEATURES }
+    }
+}
+
+/// A named sub-area of a tileset that can be built and published on its own.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Region {
+    pub bbox: Bbox,
+    pub description: String,
+}
+
+/// One vector layer: features of one source file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Layer {
+    pub id: String,
+    /// The source file, resolved against the tileset file's folder.
+    pub source: PathBuf,
+    pub description: String,
+    pub minzoom: u8,
+    pub maxzoom: u8,
+    /// Property names to keep; `None` keeps all.
+    pub properties: Option<Vec<String>>,
+    /// Douglas–Peucker tolerance in tile units.
+    pub simplify: f64,
+    /// Clip buffer in tile units.
+    pub buffer: u32,
+    pub invalid: InvalidPolicy,
+}
+
+/// A validated tileset definition.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tileset {
+    /// The file it was read from (used in messages).
+    pub path: PathBuf,
+    pub name: String,
+    pub description: String,
+    pub attribution: String,
+    pub format: TileFormat,
+    pub minzoom: u8,
+    pub maxzoom: u8,
+    pub bounds: Bbox,
+    /// `(lon, lat, zoom)`; defaults to the middle of the bounds.
+    pub center: Option<(f64, f64, u8)>,
+    pub limits: Limits,
+    pub regions: BTreeMap<String, Region>,
+    pub layers: Vec<Layer>,
+}
+
+impl Tileset {
+    /// Reads and validates a tileset file.
+    pub fn load(path: &Path) -> Result<Tileset, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io { path: path.to_owned(), source })?;
+        Tileset::parse(&text, path)
+    }
+
+    /// Parses and validates tileset text; `path` names it in errors and anchors relative source paths.
+    pub fn parse(text: &str, path: &Path) -> Result<Tileset, ConfigError> {
+        let raw: RawTileset = toml::from_str(text)
+            .map_err(|err| ConfigError::Parse { path: path.to_owned(), message: one_line(&err.to_string()) })?;
+        Tileset::from_raw(raw, path)
+    }
+
+    /// Checks every value of a parsed file.
+    pub fn from_raw(raw: RawTileset, path: &Path) -> Result<Tileset, ConfigError> {
+        let invalid =
+            |key: &str, message: String| ConfigError::Invalid { path: path.to_owned(), key: key.to_owned(), message };
+        if raw.name.trim().is_empty() {
+            return Err(invalid("name", "must not be empty".to_owned()));
+        }
+        if !raw.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            return Err(invalid("name", format!("`{}` may hold only letters, digits, `-` and `_`", raw.name)));
+        }
+        let format = match raw.format.as_str() {
+            "mvt" | "pbf" => TileFormat::Mvt,
+            other => return Err(invalid("format", format!("`{other}` is not a supported format (expected \"mvt\")"))),
+        };
+        let minzoom = zoom(raw.minzoom.unwrap_or(0)).map_err(|m| invalid("minzoom", m))?;
+        let maxzoom = zoom(raw.maxzoom.unwrap_or(14)).map_err(|m| invalid("maxzoom", m))?;
+        if minzoom > maxzoom {
+            return Err(invalid("minzoom", format!("{minzoom} is greater than maxzoom {maxzoom}")));
+        }
+        let bounds = match &raw.bounds {
+            Some(values) => Bbox::from_slice(values).map_err(|m| invalid("bounds", m))?,
+            None => Bbox::WORLD,
+        };
+        let center = match &raw.center {
+            None => None,
+            Some(values) => Some(parse_center(values, minzoom, maxzoom).map_err(|m| invalid("center", m))?),
+        };
+        let limits = Limits {
+            max_tile_bytes: positive(raw.limits.max_tile_bytes, DEFAULT_MAX_TILE_BYTES)
+                .map_err(|m| invalid("limits.max_tile_bytes", m))?,
+            max_tile_features: positive(raw.limits.max_tile_features, DEFAULT_MAX_TILE_FEATURES)
+                .map_err(|m| invalid("limits.max_tile_features", m))?,
+        };
+        let mut regions = BTreeMap::new();
+        for (name, region) in raw.regions {
+            let key = format!("regions.{name}");
+            if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+                return Err(invalid(&key, "a region name may hold only letters, digits, `-` and `_`".to_owned()));
+            }
+            let bbox = Bbox::from_slice(&region.bbox).map_err(|m| invalid(&format!("{key}.bbox"), m))?;
+            regions.insert(name, Region { bbox, description: region.description });
+        }
+        if raw.layers.is_empty() {
+            return Err(invalid("layers", "the tileset has no layers (add at least one [[layers]] table)".to_owned()));
+        }
+        let base = path.parent().unwrap_or(Path::new("."));
+        let mut layers: Vec<Layer> = Vec::with_capacity(raw.layers.len());
+        for (index, layer) in raw.layers.into_iter().enumerate() {
+            let key = |field: &str| format!("layers[{index}].{field}");
+            if layer.id.is_empty() || layer.id.len() > 255 {
+                return Err(invalid(&key("id"), "must be 1 to 255 characters".to_owned()));
+            }
+            if layers.iter().any(|other| other.id == layer.id) {
+                return Err(invalid(
+                    &key("id"),
+                    format!("`{}` is used by another layer; layer ids must be unique", layer.id),
+                ));
+            }
+            let lmin = zoom(layer.minzoom.unwrap_or(i64::from(minzoom))).map_err(|m| invalid(&key("minzoom"), m))?;
+            let lmax = zoom(layer.maxzoom.unwrap_or(i64::from(maxzoom))).map_err(|m| invalid(&key("maxzoom"), m))?;
+            if lmin > lmax {
+                return Err(invalid(&key("minzoom"), format!("{lmin} is greater than maxzoom {lmax}")));
+            }
+            let simplify = layer.simplify.unwrap_or(DEFAULT_SIMPLIFY);
+            if !simplify.is_finite() || !(0.0..=4096.0).contains(&simplify) {
+                return Err(invalid(&key("simplify"), format!("{simplify} must lie in [0, 4096] tile units")));
+            }
+            let buffer = layer.buffer.unwrap_or(i64::from(DEFAULT_BUFFER));
+            if !(0..=2048).contains(&buffer) {
+                return Err(invalid(&key("buffer"), format!("{buffer} must lie in [0, 2048] tile units")));
+            }
+            let invalid_policy = match layer.invalid.as_deref() {
+                None | Some("error") => InvalidPolicy::Error,
+                Some("skip") => InvalidPolicy::Skip,
+                Some(other) => {
+                    return Err(invalid(&key("invalid"), format!("`{other}` must be \"error\" or \"skip\"")));
+                }
+            };
+            let source = base.join(&layer.source);
+            if !source.is_file() {
+                return Err(invalid(&key("source"), format!("source file {} does not exist", source.display())));
+            }
+            layers.push(Layer {
+                id: layer.id,
+                source,
+                description: layer.description,
+                minzoom: lmin,
+                maxzoom: lmax,
+                properties: layer.properties,
+                simplify,
+                buffer: buffer as u32,
+                invalid: invalid_policy,
+            });
+        }
+        Ok(Tileset {
+            path: path.to_owned(),
+            name: raw.name,
+            description: raw.description,
+            attribution: raw.attribution,
+            format,
+            minzoom,
+            maxzoom,
+            bounds,
+            center,
+            limits,
+            regions,
+            layers,
+        })
+    }
+}
+
+fn zoom(value: i64) -> Result<u8, String> {
+    u8::try_from(value)
+        .ok()
+        .filter(|z| *z <= MAX_ZOOM)
+        .ok_or_else(|| format!("{value} is not a zoom level in [0, {MAX_ZOOM}]"))
+}
+
+fn positive(value: Option<i64>, default: usize) -> Result<usize, String> {
+    match value {
+        None => Ok(default),
+        Some(v) if v > 0 => usize::try_from(v).map_err(|_| format!("{v} is too large")),
+        Some(v) => Err(format!("{v} must be a positive number")),
+    }
+}
+
+fn parse_center(values: &[f64], minzoom: u8, maxzoom: u8) -> Result<(f64, f64, u8), String> {
+    let [lon, lat, z] = values else {
+        return Err(format!("expected [lon, lat, zoom], got {} numbers", values.len()));
+    };
+    if !(-180.0..=180.0).contains(lon) || !(-90.0..=90.0).contains(lat) {
+        return Err(format!("({lon}, {lat}) is not a lon/lat position"));
+    }
+    if z.fract() != 0.0 || *z < f64::from(minzoom) || *z > f64::from(maxzoom) {
+        return Err(format!("zoom {z} must be a whole number in [{minzoom}, {maxzoom}]"));
+    }
+    Ok((*lon, *lat, *z as u8))
+}
+
+/// toml's messages span several lines (with a source excerpt); keep the first line and the excerpt compact.
+fn one_line(message: &str) -> String {
+    message.lines().map(str::trim).filter(|line| !line.is_empty() && *line != "|").collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests;

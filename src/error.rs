@@ -1,0 +1,37 @@
+//! The crate's error: one variant per stage, each wrapping that stage's own error type.
+
+use crate::archive::ArchiveError;
+use crate::config::ConfigError;
+use crate::encode::EncodeError;
+use crate::pipeline::BuildError;
+use crate::source::SourceError;
+
+/// Any error of tilepress; the message names the file, feature, key or tile at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error(transparent)]
+    Encode(#[from] EncodeError),
+    #[error(transparent)]
+    Archive(#[from] ArchiveError),
+    #[error(transparent)]
+    Build(BuildError),
+}
+
+impl Error {
+    /// The process exit code for this error (documented in the README).
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Config(_) | Error::Build(_) => 3,
+            Error::Source(_) => 4,
+            Error::Archive(_) => 5,
+            Error::Encode(_) => 1,
+        }
+    }
+}
+
+/// The crate's result.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,20 @@
+//! tilepress: vector geodata → map tiles in MBTiles, fingerprinted and published.
+//!
+//! The pipeline, in stage order (see DESIGN.md): a [`config::Tileset`] names sources and zooms; [`source`]
+//! streams features from geodata files; [`tiling`] projects, simplifies and slices them into per-tile pieces;
+//! [`encode`] turns the pieces of one tile into Mapbox Vector Tile bytes; [`archive`] writes the tiles into an
+//! MBTiles file through one writer thread. [`pipeline::build`] runs them all.
+
+pub mod archive;
+pub mod config;
+pub mod encode;
+pub mod pipeline;
+pub mod source;
+pub mod tiling;
+
+mod error;
+mod progress;
+
+pub use config::{Bbox, Tileset};
+pub use error::{Error, Result};
+pub use pipeline::{BuildOptions, BuildSummary, build};

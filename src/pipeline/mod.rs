@@ -1,0 +1,200 @@
+//! `build`: a tileset → an MBTiles file, stage by stage as in DESIGN.md.
+//!
+//! 1. resolve the build area and zooms (tileset bounds, `--region` or `--bbox`, `--minzoom`/`--maxzoom`);
+//! 2. read each layer's source into memory ([`load`]);
+//! 3. for each zoom, slice and encode every tile in parallel ([`zoom`]), feeding one MBTiles writer thread;
+//! 4. write metadata and `agg_tiles_hash`, and move the file into place.
+
+mod load;
+mod summary;
+mod zoom;
+
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use tracing::info;
+
+pub use summary::BuildSummary;
+
+use crate::archive::{MbtilesWriter, Metadata, VectorLayer};
+use crate::config::{Bbox, Tileset};
+use crate::progress::Progress;
+use crate::tiling::TileRange;
+use crate::{Error, Result};
+
+/// How to run one build: where to write, and which part of the tileset.
+#[derive(Debug, Clone, Default)]
+pub struct BuildOptions {
+    pub output: PathBuf,
+    /// Build only this named region of the tileset.
+    pub region: Option<String>,
+    /// Build only this box (intersected with the tileset bounds).
+    pub bbox: Option<Bbox>,
+    pub minzoom: Option<u8>,
+    pub maxzoom: Option<u8>,
+    /// Worker threads; `None` uses every core.
+    pub threads: Option<usize>,
+    /// Show a progress bar (on a terminal); otherwise progress goes to the log every few seconds.
+    pub progress_bar: bool,
+}
+
+/// The error of the pipeline's own checks (everything else comes from a stage).
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("{path}: no region named `{region}` (known: {known})")]
+    UnknownRegion { path: PathBuf, region: String, known: String },
+    #[error("{path}: the requested area does not overlap the tileset bounds")]
+    NoOverlap { path: PathBuf },
+    #[error("{path}: zoom {zoom} ({which}) lies outside the tileset's zooms {minzoom}..={maxzoom}")]
+    ZoomOutOfRange { path: PathBuf, which: &'static str, zoom: u8, minzoom: u8, maxzoom: u8 },
+    #[error("{path}: --minzoom {minzoom} is greater than --maxzoom {maxzoom}")]
+    ZoomOrder { path: PathBuf, minzoom: u8, maxzoom: u8 },
+    #[error("cannot start {threads} worker threads: {message}")]
+    Threads { threads: usize, message: String },
+}
+
+/// The area and zooms a build covers, resolved from the tileset and the options.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BuildScope {
+    pub bounds: Bbox,
+    pub minzoom: u8,
+    pub maxzoom: u8,
+}
+
+/// Resolves `--region`, `--bbox` and the zoom overrides against the tileset.
+pub fn resolve_scope(tileset: &Tileset, options: &BuildOptions) -> Result<BuildScope, BuildError> {
+    let path = tileset.path.clone();
+    let mut area = tileset.bounds;
+    if let Some(name) = &options.region {
+        let region = tileset.regions.get(name).ok_or_else(|| BuildError::UnknownRegion {
+            path: path.clone(),
+            region: name.clone(),
+            known: if tileset.regions.is_empty() {
+                "none".to_owned()
+            } else {
+                tileset.regions.keys().cloned().collect::<Vec<_>>().join(", ")
+            },
+        })?;
+        area = area.intersection(region.bbox).ok_or_else(|| BuildError::NoOverlap { path: path.clone() })?;
+    }
+    if let Some(bbox) = options.bbox {
+        area = area.intersection(bbox).ok_or_else(|| BuildError::NoOverlap { path: path.clone() })?;
+    }
+    let area = area.clamped_to_mercator();
+    let (lo, hi) = (tileset.minzoom, tileset.maxzoom);
+    let check = |zoom: u8, which| {
+        if zoom < lo || zoom > hi {
+            Err(BuildError::ZoomOutOfRange { path: path.clone(), which, zoom, minzoom: lo, maxzoom: hi })
+        } else {
+            Ok(zoom)
+        }
+    };
+    let minzoom = options.minzoom.map_or(Ok(lo), |z| check(z, "--minzoom"))?;
+    let maxzoom = options.maxzoom.map_or(Ok(hi), |z| check(z, "--maxzoom"))?;
+    if minzoom > maxzoom {
+        return Err(BuildError::ZoomOrder { path, minzoom, maxzoom });
+    }
+    Ok(BuildScope { bounds: area, minzoom, maxzoom })
+}
+
+/// Builds a tileset into `options.output`. On error nothing is left at the output path.
+pub fn build(tileset: &Tileset, options: &BuildOptions) -> Result<BuildSummary> {
+    let threads = options.threads.unwrap_or(0);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("tile-worker-{i}"))
+        .build()
+        .map_err(|e| BuildError::Threads { threads, message: e.to_string() })?;
+    pool.install(|| build_in_pool(tileset, options, pool.current_num_threads()))
+}
+
+fn build_in_pool(tileset: &Tileset, options: &BuildOptions, threads: usize) -> Result<BuildSummary> {
+    let started = Instant::now();
+    let scope = resolve_scope(tileset, options)?;
+    info!(tileset = %tileset.name, minzoom = scope.minzoom, maxzoom = scope.maxzoom, threads, "build started");
+    let active: Vec<_> =
+        tileset.layers.iter().filter(|l| l.minzoom <= scope.maxzoom && l.maxzoom >= scope.minzoom).collect();
+    let mut layers = Vec::with_capacity(active.len());
+    for layer in active {
+        layers.push((layer, load::load_layer(layer, scope.bounds)?));
+    }
+    let read_seconds = started.elapsed().as_secs_f64();
+    let writer = MbtilesWriter::create(&options.output)?;
+    let sender =
+        writer.sender().ok_or_else(|| crate::archive::ArchiveError::WriterGone { path: options.output.clone() })?;
+    let progress = Progress::new(options.progress_bar);
+    let counters = zoom::Counters::default();
+    let ctx = zoom::ZoomContext::new(&layers, tileset.limits, sender, &options.output, &progress, &counters);
+    for z in scope.minzoom..=scope.maxzoom {
+        zoom::build_zoom(TileRange::covering(scope.bounds, z), &ctx)?;
+    }
+    drop(ctx);
+    progress.finish();
+    let metadata = metadata(tileset, &scope, &layers);
+    let archive = writer.finish(&metadata)?;
+    let wall = started.elapsed().as_secs_f64();
+    let summary = BuildSummary {
+        tileset: tileset.name.clone(),
+        region: options.region.clone(),
+        output: options.output.clone(),
+        bounds: [scope.bounds.west, scope.bounds.south, scope.bounds.east, scope.bounds.north],
+        minzoom: scope.minzoom,
+        maxzoom: scope.maxzoom,
+        threads,
+        tiles: archive.tiles,
+        unique_tiles: archive.unique_tiles,
+        tile_bytes: archive.tile_bytes,
+        unique_bytes: archive.unique_bytes,
+        tiles_per_zoom: archive.tiles_per_zoom,
+        features_read: layers.iter().map(|(_, l)| l.read).sum(),
+        features_skipped: layers.iter().map(|(_, l)| l.skipped).sum(),
+        features_outside: layers.iter().map(|(_, l)| l.outside).sum(),
+        features_dropped: counters.features_dropped.load(Ordering::Relaxed),
+        tiles_dropped: counters.tiles_dropped.load(Ordering::Relaxed),
+        agg_tiles_hash: archive.agg_tiles_hash,
+        read_seconds,
+        wall_seconds: wall,
+        tiles_per_second: if wall > 0.0 { archive.tiles as f64 / wall } else { 0.0 },
+    };
+    info!(tiles = summary.tiles, unique = summary.unique_tiles, seconds = wall, "build finished");
+    Ok(summary)
+}
+
+fn metadata(tileset: &Tileset, scope: &BuildScope, layers: &[(&crate::config::Layer, load::LoadedLayer)]) -> Metadata {
+    let b = scope.bounds;
+    let center = tileset
+        .center
+        .filter(|(lon, lat, z)| {
+            (b.west..=b.east).contains(lon)
+                && (b.south..=b.north).contains(lat)
+                && (scope.minzoom..=scope.maxzoom).contains(z)
+        })
+        .unwrap_or(((b.west + b.east) / 2.0, (b.south + b.north) / 2.0, scope.minzoom));
+    Metadata {
+        name: tileset.name.clone(),
+        description: tileset.description.clone(),
+        attribution: tileset.attribution.clone(),
+        format: tileset.format.mbtiles_name().to_owned(),
+        bounds: b,
+        center,
+        minzoom: scope.minzoom,
+        maxzoom: scope.maxzoom,
+        vector_layers: layers
+            .iter()
+            .map(|(layer, loaded)| VectorLayer {
+                id: layer.id.clone(),
+                description: layer.description.clone(),
+                minzoom: layer.minzoom.max(scope.minzoom),
+                maxzoom: layer.maxzoom.min(scope.maxzoom),
+                fields: loaded.fields.clone(),
+            })
+            .collect(),
+    }
+}
+
+impl From<BuildError> for Error {
+    fn from(e: BuildError) -> Self {
+        Error::Build(e)
+    }
+}

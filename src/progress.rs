@@ -1,0 +1,88 @@
+//! Progress of long work: a bar on a terminal, or a log line every few seconds without one.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use tracing::info;
+
+/// How often progress is logged when there is no bar.
+const LOG_EVERY: Duration = Duration::from_secs(5);
+
+/// Progress of a build, zoom by zoom.
+pub struct Progress {
+    bar: Option<ProgressBar>,
+    zoom: AtomicU64,
+    total: AtomicU64,
+    done: AtomicU64,
+    last_log: Mutex<Instant>,
+    zoom_started: Mutex<Instant>,
+}
+
+impl Progress {
+    /// `bar` asks for an interactive bar (it is drawn only if stderr is a terminal).
+    pub fn new(bar: bool) -> Progress {
+        let bar = bar.then(|| {
+            let b = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+            if let Ok(style) = ProgressStyle::with_template("{prefix:>4} [{bar:40}] {pos}/{len} tiles {per_sec} {eta}")
+            {
+                b.set_style(style.progress_chars("=> "));
+            }
+            b
+        });
+        Progress {
+            bar,
+            zoom: AtomicU64::new(0),
+            total: AtomicU64::new(0),
+            done: AtomicU64::new(0),
+            last_log: Mutex::new(Instant::now()),
+            zoom_started: Mutex::new(Instant::now()),
+        }
+    }
+
+    pub fn start_zoom(&self, z: u8, tiles: u64) {
+        self.zoom.store(u64::from(z), Ordering::Relaxed);
+        self.total.store(tiles, Ordering::Relaxed);
+        self.done.store(0, Ordering::Relaxed);
+        *lock(&self.zoom_started) = Instant::now();
+        if let Some(bar) = &self.bar {
+            bar.set_prefix(format!("z{z}"));
+            bar.set_length(tiles);
+            bar.set_position(0);
+        }
+    }
+
+    pub fn inc(&self, n: u64) {
+        let done = self.done.fetch_add(n, Ordering::Relaxed) + n;
+        if let Some(bar) = &self.bar {
+            bar.inc(n);
+            return;
+        }
+        let mut last = lock(&self.last_log);
+        if last.elapsed() >= LOG_EVERY {
+            *last = Instant::now();
+            let total = self.total.load(Ordering::Relaxed);
+            info!(zoom = self.zoom.load(Ordering::Relaxed), done, total, "tiling");
+        }
+    }
+
+    pub fn finish_zoom(&self, z: u8) {
+        let seconds = lock(&self.zoom_started).elapsed().as_secs_f64();
+        let tiles = self.done.load(Ordering::Relaxed);
+        match &self.bar {
+            Some(bar) => bar.println(format!("  z{z}: {tiles} tiles in {seconds:.2} s")),
+            None => info!(zoom = z, tiles, seconds, "zoom done"),
+        }
+    }
+
+    pub fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
