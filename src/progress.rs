@@ -41,13 +41,14 @@ impl Progress {
         }
     }
 
-    pub fn start_zoom(&self, z: u8, tiles: u64) {
-        self.zoom.store(u64::from(z), Ordering::Relaxed);
+    /// Starts the encoding of zooms `first..=last` (one bar for the batch).
+    pub fn start_zooms(&self, first: u8, last: u8, tiles: u64) {
+        self.zoom.store(u64::from(last), Ordering::Relaxed);
         self.total.store(tiles, Ordering::Relaxed);
         self.done.store(0, Ordering::Relaxed);
         *lock(&self.zoom_started) = Instant::now();
         if let Some(bar) = &self.bar {
-            bar.set_prefix(format!("z{z}"));
+            bar.set_prefix(zooms_label(first, last));
             bar.set_length(tiles);
             bar.set_position(0);
         }
@@ -63,16 +64,17 @@ impl Progress {
         if last.elapsed() >= LOG_EVERY {
             *last = Instant::now();
             let total = self.total.load(Ordering::Relaxed);
-            info!(zoom = self.zoom.load(Ordering::Relaxed), done, total, "tiling");
+            info!(last_zoom = self.zoom.load(Ordering::Relaxed), done, total, "encoding");
         }
     }
 
-    pub fn finish_zoom(&self, z: u8) {
+    pub fn finish_zooms(&self, first: u8, last: u8) {
         let seconds = lock(&self.zoom_started).elapsed().as_secs_f64();
         let tiles = self.done.load(Ordering::Relaxed);
+        let zooms = zooms_label(first, last);
         match &self.bar {
-            Some(bar) => bar.println(format!("  z{z}: {tiles} tiles in {seconds:.2} s")),
-            None => info!(zoom = z, tiles, seconds, "zoom done"),
+            Some(bar) => bar.println(format!("  {zooms}: {tiles} tiles encoded in {seconds:.2} s")),
+            None => info!(zooms, tiles, seconds, "encoded"),
         }
     }
 
@@ -81,6 +83,10 @@ impl Progress {
             bar.finish_and_clear();
         }
     }
+}
+
+fn zooms_label(first: u8, last: u8) -> String {
+    if first == last { format!("z{first}") } else { format!("z{first}-{last}") }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

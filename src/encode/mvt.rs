@@ -3,7 +3,7 @@
 //!
 //! Geometry arrives already tile-local, rounded, wound and free of degenerate parts ([`PieceGeom`]).
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::source::Value;
 use crate::tiling::EXTENT;
@@ -55,9 +55,9 @@ enum ValueKey<'a> {
 }
 
 fn encode_layer(layer: &TileLayer<'_>, out: &mut Vec<u8>) {
-    let mut keys: HashMap<&str, u32> = HashMap::new();
+    let mut keys: HashMap<&str, u32> = HashMap::default();
     let mut key_order: Vec<&str> = Vec::new();
-    let mut values: HashMap<ValueKey<'_>, u32> = HashMap::new();
+    let mut values: HashMap<ValueKey<'_>, u32> = HashMap::default();
     let mut value_order: Vec<&Value> = Vec::new();
     write_bytes_field(out, 1, layer.name.as_bytes());
     let mut feature_buf = Vec::with_capacity(256);

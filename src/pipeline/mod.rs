@@ -126,9 +126,9 @@ fn build_in_pool(tileset: &Tileset, options: &BuildOptions, threads: usize) -> R
     let progress = Progress::new(options.progress_bar);
     let counters = zoom::Counters::default();
     let ctx = zoom::ZoomContext::new(&layers, tileset.limits, sender, &options.output, &progress, &counters);
-    for z in scope.minzoom..=scope.maxzoom {
-        zoom::build_zoom(TileRange::covering(scope.bounds, z), &ctx)?;
-    }
+    let ranges: Vec<TileRange> =
+        (scope.minzoom..=scope.maxzoom).map(|z| TileRange::covering(scope.bounds, z)).collect();
+    zoom::build_zooms(&ranges, &ctx)?;
     drop(ctx);
     progress.finish();
     let metadata = metadata(tileset, &scope, &layers);

@@ -68,23 +68,49 @@ impl<'a> ZoomContext<'a> {
     }
 }
 
-/// Tiles and encodes zoom `range.z`.
-pub fn build_zoom(range: TileRange, ctx: &ZoomContext<'_>) -> Result<(), Error> {
-    let z = range.z;
-    let records = slice_all(range, ctx);
-    ctx.counters.pieces.fetch_add(records.len() as u64, Ordering::Relaxed);
-    let mut groups: Vec<std::ops::Range<usize>> = Vec::new();
-    let mut start = 0;
-    for i in 1..=records.len() {
-        if i == records.len() || records[i].tile != records[start].tile {
-            groups.push(start..i);
-            start = i;
+/// Pieces held in memory at most before a batch of zooms is encoded (low zooms are small: several of them
+/// are sliced first and then encoded together, so that every core has tiles to work on).
+const BATCH_PIECES: usize = 2_000_000;
+
+/// Tiles and encodes the zooms of `ranges` (in order), batching consecutive small zooms.
+pub fn build_zooms(ranges: &[TileRange], ctx: &ZoomContext<'_>) -> Result<(), Error> {
+    let mut batch: Vec<(u8, Vec<Record>)> = Vec::new();
+    let mut held = 0;
+    for range in ranges {
+        let sliced = std::time::Instant::now();
+        let records = slice_all(*range, ctx);
+        tracing::debug!(zoom = range.z, pieces = records.len(), seconds = sliced.elapsed().as_secs_f64(), "sliced");
+        ctx.counters.pieces.fetch_add(records.len() as u64, Ordering::Relaxed);
+        held += records.len();
+        batch.push((range.z, records));
+        if held >= BATCH_PIECES {
+            encode_batch(&batch, ctx)?;
+            batch.clear();
+            held = 0;
         }
     }
-    ctx.progress.start_zoom(z, groups.len() as u64);
-    groups.par_iter().try_for_each_with(ctx.sender.clone(), |sender, group| {
-        let group = &records[group.clone()];
-        let tile = TileId { z, x: (group[0].tile >> 32) as u32, y: group[0].tile as u32 };
+    encode_batch(&batch, ctx)
+}
+
+/// Encodes every tile of a batch of sliced zooms in parallel and hands them to the writer.
+fn encode_batch(batch: &[(u8, Vec<Record>)], ctx: &ZoomContext<'_>) -> Result<(), Error> {
+    let (Some((first, _)), Some((last, _))) = (batch.first(), batch.last()) else { return Ok(()) };
+    let mut groups: Vec<(u8, &[Record])> = Vec::new();
+    for (z, records) in batch {
+        let mut start = 0;
+        for i in 1..=records.len() {
+            if i == records.len() || records[i].tile != records[start].tile {
+                groups.push((*z, &records[start..i]));
+                start = i;
+            }
+        }
+    }
+    // Largest tiles first, one tile per task: a few huge low-zoom tiles must not end up queued behind each
+    // other on one core while the others are idle. (Order does not change the output.)
+    groups.sort_by_key(|(_, group)| std::cmp::Reverse(group.len()));
+    ctx.progress.start_zooms(*first, *last, groups.len() as u64);
+    groups.par_iter().with_max_len(1).try_for_each_with(ctx.sender.clone(), |sender, (z, group)| {
+        let tile = TileId { z: *z, x: (group[0].tile >> 32) as u32, y: group[0].tile as u32 };
         let blob = encode_group(tile, group, ctx)?;
         ctx.progress.inc(1);
         match blob {
@@ -97,7 +123,7 @@ pub fn build_zoom(range: TileRange, ctx: &ZoomContext<'_>) -> Result<(), Error> 
         }
         Ok::<(), Error>(())
     })?;
-    ctx.progress.finish_zoom(z);
+    ctx.progress.finish_zooms(*first, *last);
     Ok(())
 }
 

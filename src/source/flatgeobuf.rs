@@ -23,6 +23,9 @@ pub(super) fn read(em: &mut Emitter) -> Result<()> {
         },
     };
     let file = File::open(path).map_err(|e| io_error(path, e))?;
+    if file.metadata().map_err(|e| io_error(path, e))?.len() == 0 {
+        return Ok(());
+    }
     let reader = FgbReader::open(BufReader::with_capacity(1 << 16, file)).map_err(|e| format(None, e.to_string()))?;
     if let Some(crs) = reader.header().crs()
         && crs.org().is_none_or(|org| org.eq_ignore_ascii_case("EPSG"))
@@ -31,10 +34,16 @@ pub(super) fn read(em: &mut Emitter) -> Result<()> {
         let message = format!("coordinates are in EPSG:{}, expected WGS84 lon/lat (EPSG:4326)", crs.code());
         return Err(SourceError::Format { path: path.to_path_buf(), message });
     }
+    let declared = reader.header().features_count();
     let mut features = reader.select_all().map_err(|e| format(None, e.to_string()))?;
     loop {
         let index = em.index();
         let Some(fgb) = features.next().map_err(|e| format(Some(index), e.to_string()))? else {
+            // The reader takes a short read of the next feature's size for the end of the file.
+            if declared > index {
+                let message = format!("truncated: the header declares {declared} features, the file holds {index}");
+                return Err(SourceError::Format { path: path.to_path_buf(), message });
+            }
             return Ok(());
         };
         // The flatgeobuf/geozero decoders index into the feature buffer; a corrupt file must not panic our caller.
@@ -183,6 +192,31 @@ mod tests {
         let err = read_features(&path, InvalidPolicy::Error, &mut |_| Ok(())).err().map(|e| e.to_string());
         let err = err.unwrap_or_default();
         assert!(err.contains("bad.fgb: not a readable FlatGeobuf file"), "{err}");
+    }
+
+    #[test]
+    fn truncated_and_empty_files() {
+        let Ok(bytes) = std::fs::read(fixture()) else { panic!("fixture missing") };
+        let Ok(dir) = tempfile::tempdir() else { panic!("tempdir") };
+        let path = dir.path().join("t.fgb");
+        // Magic (8), header size + header, no index, then each feature as a u32 size and that many bytes.
+        let u32_at = |at: usize| u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]) as usize;
+        let mut end = 12 + u32_at(8);
+        for _ in 0..10 {
+            end += 4 + u32_at(end);
+        }
+        std::fs::write(&path, &bytes[..end]).ok();
+        let mut read = 0;
+        let r = read_features(&path, InvalidPolicy::Error, &mut |_| {
+            read += 1;
+            Ok(())
+        });
+        let r = r.map_err(|e| e.to_string());
+        let want = format!("{}: truncated: the header declares 200 features, the file holds 10", path.display());
+        assert_eq!((r, read), (Err(want), 10));
+        std::fs::write(&path, b"").ok();
+        let r = read_features(&path, InvalidPolicy::Error, &mut |_| Ok(()));
+        assert!(matches!(r, Err(SourceError::Empty { .. })), "{r:?}");
     }
 
     #[test]
