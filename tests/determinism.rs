@@ -5,10 +5,13 @@ mod common;
 
 use common::*;
 
+/// What must not change between runs: every (z, x, y, tile_id), `agg_tiles_hash`, and every stored tile.
+type Snapshot = (Vec<(u8, u32, u32, String)>, String, Vec<(String, Vec<u8>)>);
+
 #[test]
 fn same_tiles_on_any_thread_count_run_after_run() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut reference: Option<(Vec<(u8, u32, u32, String)>, String, Vec<(String, Vec<u8>)>)> = None;
+    let mut reference: Option<Snapshot> = None;
     for (run, threads) in ["1", "2", "8", "8", "2"].iter().enumerate() {
         let out = dir.path().join(format!("run{run}.mbtiles"));
         // Monaco at z0–16: lines, polygons and points, down to deep zooms.
