@@ -29,8 +29,38 @@ pub enum LogFormat {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Build a tileset (a tilesets/*.toml file) into an MBTiles file.
+    /// Build a tileset (a tilesets/*.toml file) into an MBTiles file and its manifest.
     Build(BuildArgs),
+    /// Write the manifest (SHA-256 of every tile) of any MBTiles file.
+    Manifest(ManifestArgs),
+    /// Compare two manifests: exit 0 if identical, 1 if they differ, 2 on error.
+    Diff(DiffArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ManifestArgs {
+    /// The MBTiles file (ours or another tool's).
+    pub mbtiles: PathBuf,
+    /// Output path [default: beside the MBTiles, NAME.manifest.zst].
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    /// Print the result as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The older manifest.
+    pub old: PathBuf,
+    /// The newer manifest.
+    pub new: PathBuf,
+    /// Print the result as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+    /// List every changed tile: `z/x/y  old-hash → new-hash` (`-` where absent).
+    #[arg(long)]
+    pub list: bool,
 }
 
 #[derive(Debug, Args)]

@@ -3,6 +3,7 @@
 use crate::archive::ArchiveError;
 use crate::config::ConfigError;
 use crate::encode::EncodeError;
+use crate::manifest::ManifestError;
 use crate::pipeline::BuildError;
 use crate::source::SourceError;
 
@@ -18,6 +19,8 @@ pub enum Error {
     #[error(transparent)]
     Archive(#[from] ArchiveError),
     #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    #[error(transparent)]
     Build(BuildError),
 }
 
@@ -28,6 +31,8 @@ impl Error {
             Error::Config(_) | Error::Build(_) => 3,
             Error::Source(_) => 4,
             Error::Archive(_) => 5,
+            Error::Manifest(ManifestError::Io { .. } | ManifestError::Sqlite { .. }) => 5,
+            Error::Manifest(_) => 6,
             Error::Encode(_) => 1,
         }
     }

@@ -3,11 +3,13 @@
 //! The pipeline, in stage order (see DESIGN.md): a [`config::Tileset`] names sources and zooms; [`source`]
 //! streams features from geodata files; [`tiling`] projects, simplifies and slices them into per-tile pieces;
 //! [`encode`] turns the pieces of one tile into Mapbox Vector Tile bytes; [`archive`] writes the tiles into an
-//! MBTiles file through one writer thread. [`pipeline::build`] runs them all.
+//! MBTiles file through one writer thread; [`manifest`] fingerprints every tile (SHA-256) into a deterministic
+//! manifest and diffs two of them. [`pipeline::build`] runs them all.
 
 pub mod archive;
 pub mod config;
 pub mod encode;
+pub mod manifest;
 pub mod pipeline;
 pub mod source;
 pub mod tiling;

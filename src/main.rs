@@ -2,31 +2,47 @@
 //! code (0 success; see the README for the others).
 
 mod cli;
+mod commands;
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
-use cli::{BuildArgs, Cli, Command, LogFormat};
-use tilepress::{BuildOptions, Tileset};
+use cli::{Cli, Command, LogFormat};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(&cli);
-    let result = match cli.command {
-        Command::Build(args) => run_build(args),
-    };
+    match cli.command {
+        Command::Build(args) => exit(commands::build(args)),
+        Command::Manifest(args) => exit(commands::manifest(args)),
+        // diff(1)'s convention: 0 identical, 1 different, 2 trouble.
+        Command::Diff(args) => match commands::diff(args) {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::from(1),
+            Err(err) => {
+                report(&err);
+                ExitCode::from(2)
+            }
+        },
+    }
+}
+
+fn exit(result: tilepress::Result<()>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            tracing::error!("{err}");
-            eprintln!("error: {err}");
+            report(&err);
             ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(1))
         }
     }
+}
+
+fn report(err: &tilepress::Error) {
+    tracing::error!(error = %err, "failed");
+    eprintln!("error: {err}");
 }
 
 fn init_logging(cli: &Cli) {
@@ -45,34 +61,4 @@ fn init_logging(cli: &Cli) {
     if let Err(err) = result {
         eprintln!("warning: cannot set up logging: {err}");
     }
-}
-
-fn run_build(args: BuildArgs) -> tilepress::Result<()> {
-    let tileset = Tileset::load(&args.tileset)?;
-    let output = args.output.unwrap_or_else(|| {
-        let name = match &args.region {
-            Some(region) => format!("{}.{region}.mbtiles", tileset.name),
-            None => format!("{}.mbtiles", tileset.name),
-        };
-        PathBuf::from("out").join(name)
-    });
-    let options = BuildOptions {
-        output,
-        region: args.region,
-        bbox: args.bbox,
-        minzoom: args.minzoom,
-        maxzoom: args.maxzoom,
-        threads: args.threads.map(usize::from),
-        progress_bar: !args.no_progress && !args.json && std::io::stderr().is_terminal(),
-    };
-    let summary = tilepress::build(&tileset, &options)?;
-    if args.json {
-        match serde_json::to_string(&summary) {
-            Ok(json) => println!("{json}"),
-            Err(err) => eprintln!("error: cannot write the summary as JSON: {err}"),
-        }
-    } else {
-        println!("{summary}");
-    }
-    Ok(())
 }

@@ -23,15 +23,18 @@ const CHANNEL_DEPTH: usize = 4096;
 #[derive(Debug, PartialEq, Eq)]
 pub struct TileBlob {
     pub data: Vec<u8>,
-    /// Upper-case hex MD5 of `data`.
+    /// Upper-case hex MD5 of `data`: the MBTiles `tile_id`.
     pub id: String,
+    /// SHA-256 of `data`: the content address the manifest and the store use.
+    pub sha256: [u8; 32],
 }
 
 impl TileBlob {
-    /// Wraps tile bytes, computing their id.
+    /// Wraps tile bytes, computing their ids.
     pub fn new(data: Vec<u8>) -> TileBlob {
         let id = hex::encode_upper(Md5::digest(&data));
-        TileBlob { data, id }
+        let sha256 = sha2::Sha256::digest(&data).into();
+        TileBlob { data, id, sha256 }
     }
 }
 
@@ -113,8 +116,9 @@ impl MbtilesWriter {
         self.sender.clone()
     }
 
-    /// Waits for the last tile, writes the metadata and `agg_tiles_hash`, and moves the file into place.
-    pub fn finish(mut self, metadata: &Metadata) -> Result<ArchiveSummary, ArchiveError> {
+    /// Waits for the last tile and writes the metadata and `agg_tiles_hash`. The file stays at its temporary path
+    /// until [`FinishedMbtiles::commit`].
+    pub fn finish(mut self, metadata: &Metadata) -> Result<FinishedMbtiles, ArchiveError> {
         let state = self.join()?;
         let sqlite = |source| ArchiveError::Sqlite { path: self.temp_path.clone(), source };
         let WriterState { conn, mut entries, unique_tiles, unique_bytes } = state;
@@ -131,7 +135,7 @@ impl MbtilesWriter {
             *summary.tiles_per_zoom.entry(tile.z).or_default() += 1;
         }
         summary.agg_tiles_hash = hex::encode_upper(agg.finalize());
-        drop(entries);
+        entries.sort_unstable_by_key(|(t, _)| *t);
         {
             let mut insert = conn.prepare("INSERT INTO metadata (name, value) VALUES (?1, ?2)").map_err(sqlite)?;
             for (name, value) in metadata.rows() {
@@ -145,8 +149,18 @@ impl MbtilesWriter {
             move |source| ArchiveError::Io { path, source }
         };
         std::fs::File::open(&self.temp_path).and_then(|f| f.sync_all()).map_err(io(&self.temp_path))?;
-        std::fs::rename(&self.temp_path, &self.final_path).map_err(io(&self.final_path))?;
-        Ok(summary)
+        Ok(FinishedMbtiles {
+            summary,
+            tiles: entries,
+            temp_path: std::mem::take(&mut self.temp_path),
+            final_path: self.final_path.clone(),
+        })
+    }
+
+    /// Stops a writer after a failed build: waits for its thread and returns its own error, if it had one (a
+    /// full disk, say), which explains the failure better than a closed channel. The temporary file is removed.
+    pub fn abandon(mut self) -> Option<ArchiveError> {
+        self.join().err()
     }
 
     fn join(&mut self) -> Result<WriterState, ArchiveError> {
@@ -157,13 +171,43 @@ impl MbtilesWriter {
     }
 }
 
+/// A complete MBTiles file still at its temporary path.
+pub struct FinishedMbtiles {
+    pub summary: ArchiveSummary,
+    /// Every tile in (z, x, y) order with its bytes.
+    pub tiles: Vec<(TileId, Arc<TileBlob>)>,
+    temp_path: PathBuf,
+    final_path: PathBuf,
+}
+
+impl FinishedMbtiles {
+    /// Moves the file into place (atomically replacing an older file there).
+    pub fn commit(mut self) -> Result<ArchiveSummary, ArchiveError> {
+        std::fs::rename(&self.temp_path, &self.final_path)
+            .map_err(|source| ArchiveError::Io { path: self.final_path.clone(), source })?;
+        self.temp_path = PathBuf::new();
+        Ok(std::mem::take(&mut self.summary))
+    }
+}
+
+impl Drop for FinishedMbtiles {
+    /// Not committed: nothing is left behind.
+    fn drop(&mut self) {
+        if !self.temp_path.as_os_str().is_empty() {
+            let _ = std::fs::remove_file(&self.temp_path);
+        }
+    }
+}
+
 impl Drop for MbtilesWriter {
     /// A writer dropped without `finish` (an error, a panic) leaves nothing behind.
     fn drop(&mut self) {
         if self.thread.is_some() {
             let _ = self.join();
         }
-        let _ = std::fs::remove_file(&self.temp_path);
+        if !self.temp_path.as_os_str().is_empty() {
+            let _ = std::fs::remove_file(&self.temp_path);
+        }
     }
 }
 

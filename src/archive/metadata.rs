@@ -47,14 +47,16 @@ pub struct Metadata {
     pub minzoom: u8,
     pub maxzoom: u8,
     pub vector_layers: Vec<VectorLayer>,
+    /// Further keys written as they are (e.g. the source fingerprints of a build).
+    pub extra: BTreeMap<String, String>,
 }
 
 impl Metadata {
     /// The `(name, value)` rows, in a fixed order.
-    pub fn rows(&self) -> Vec<(&'static str, String)> {
+    pub fn rows(&self) -> Vec<(String, String)> {
         let b = self.bounds;
         let json = serde_json::json!({ "vector_layers": self.vector_layers }).to_string();
-        vec![
+        let fixed = vec![
             ("name", self.name.clone()),
             ("description", self.description.clone()),
             ("attribution", self.attribution.clone()),
@@ -67,7 +69,10 @@ impl Metadata {
             ("maxzoom", self.maxzoom.to_string()),
             ("json", json),
             ("generator", format!("tilepress {}", env!("CARGO_PKG_VERSION"))),
-        ]
+        ];
+        let mut rows: Vec<(String, String)> = fixed.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+        rows.extend(self.extra.iter().map(|(k, v)| (k.clone(), v.clone())));
+        rows
     }
 }
 
@@ -99,6 +104,7 @@ mod tests {
                 maxzoom: 5,
                 fields,
             }],
+            extra: BTreeMap::from([("tilepress_sources".to_owned(), "[]".to_owned())]),
         };
         let rows: BTreeMap<_, _> = m.rows().into_iter().collect();
         for key in [
@@ -117,6 +123,7 @@ mod tests {
             assert!(rows.contains_key(key), "{key}");
         }
         assert_eq!(rows["bounds"], "-1,-2,3,4.123457");
+        assert_eq!(rows["tilepress_sources"], "[]");
         assert_eq!(rows["center"], "1,1,2");
         let json: serde_json::Value = serde_json::from_str(&rows["json"]).expect("json");
         assert_eq!(json["vector_layers"][0]["id"], "countries");

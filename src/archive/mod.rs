@@ -10,7 +10,7 @@ mod metadata;
 
 use std::path::PathBuf;
 
-pub use mbtiles::{ArchiveSummary, MbtilesWriter, TileBlob, TileSender};
+pub use mbtiles::{ArchiveSummary, FinishedMbtiles, MbtilesWriter, TileBlob, TileSender};
 pub use metadata::{FieldType, Metadata, VectorLayer};
 
 /// The error of the archive stage; every variant names the file.

@@ -19,6 +19,7 @@ pub use summary::BuildSummary;
 
 use crate::archive::{MbtilesWriter, Metadata, VectorLayer};
 use crate::config::{Bbox, Tileset};
+use crate::manifest;
 use crate::progress::Progress;
 use crate::tiling::TileRange;
 use crate::{Error, Result};
@@ -119,6 +120,7 @@ fn build_in_pool(tileset: &Tileset, options: &BuildOptions, threads: usize) -> R
     for layer in active {
         layers.push((layer, load::load_layer(layer, scope.bounds)?));
     }
+    let sources = fingerprint_sources(&layers)?;
     let read_seconds = started.elapsed().as_secs_f64();
     let writer = MbtilesWriter::create(&options.output)?;
     let sender =
@@ -128,11 +130,27 @@ fn build_in_pool(tileset: &Tileset, options: &BuildOptions, threads: usize) -> R
     let ctx = zoom::ZoomContext::new(&layers, tileset.limits, sender, &options.output, &progress, &counters);
     let ranges: Vec<TileRange> =
         (scope.minzoom..=scope.maxzoom).map(|z| TileRange::covering(scope.bounds, z)).collect();
-    zoom::build_zooms(&ranges, &ctx)?;
+    let tiled = zoom::build_zooms(&ranges, &ctx);
     drop(ctx);
+    if let Err(err) = tiled {
+        progress.finish();
+        return Err(writer.abandon().map_or(err, Error::from));
+    }
     progress.finish();
-    let metadata = metadata(tileset, &scope, &layers);
-    let archive = writer.finish(&metadata)?;
+    let metadata = metadata(tileset, &scope, &layers, &sources)?;
+    let finished = writer.finish(&metadata)?;
+    let manifest_path = manifest_path_for(&options.output);
+    let rows: std::collections::BTreeMap<String, String> = metadata.rows().into_iter().collect();
+    let header = manifest::Header::from_metadata(&rows, &tileset.name);
+    let entries = finished.tiles.iter().map(|(tile, blob)| manifest::Entry {
+        tile: *tile,
+        size: blob.data.len() as u32,
+        sha256: blob.sha256,
+    });
+    let manifest = manifest::write_manifest(&manifest_path, &header, entries)?;
+    let archive = finished.commit().inspect_err(|_| {
+        let _ = std::fs::remove_file(&manifest_path);
+    })?;
     let wall = started.elapsed().as_secs_f64();
     let summary = BuildSummary {
         tileset: tileset.name.clone(),
@@ -153,6 +171,8 @@ fn build_in_pool(tileset: &Tileset, options: &BuildOptions, threads: usize) -> R
         features_dropped: counters.features_dropped.load(Ordering::Relaxed),
         tiles_dropped: counters.tiles_dropped.load(Ordering::Relaxed),
         agg_tiles_hash: archive.agg_tiles_hash,
+        manifest: manifest.path,
+        manifest_sha256: manifest.sha256,
         read_seconds,
         wall_seconds: wall,
         tiles_per_second: if wall > 0.0 { archive.tiles as f64 / wall } else { 0.0 },
@@ -161,7 +181,36 @@ fn build_in_pool(tileset: &Tileset, options: &BuildOptions, threads: usize) -> R
     Ok(summary)
 }
 
-fn metadata(tileset: &Tileset, scope: &BuildScope, layers: &[(&crate::config::Layer, load::LoadedLayer)]) -> Metadata {
+/// Where `build` writes the manifest of `output`: `out/a.mbtiles` → `out/a.manifest.zst`.
+pub fn manifest_path_for(output: &std::path::Path) -> PathBuf {
+    output.with_extension("manifest.zst")
+}
+
+/// SHA-256 of every source file, by layer (file names only: no folders in the manifest).
+fn fingerprint_sources(
+    layers: &[(&crate::config::Layer, load::LoadedLayer)],
+) -> Result<Vec<manifest::SourceFingerprint>> {
+    layers
+        .iter()
+        .map(|(layer, _)| {
+            let (sha, bytes) = manifest::sha256_file(&layer.source)
+                .map_err(|source| crate::source::SourceError::Io { path: layer.source.clone(), source })?;
+            Ok(manifest::SourceFingerprint {
+                layer: layer.id.clone(),
+                file: layer.source.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+                bytes,
+                sha256: hex::encode(sha),
+            })
+        })
+        .collect()
+}
+
+fn metadata(
+    tileset: &Tileset,
+    scope: &BuildScope,
+    layers: &[(&crate::config::Layer, load::LoadedLayer)],
+    sources: &[manifest::SourceFingerprint],
+) -> Result<Metadata> {
     let b = scope.bounds;
     let center = tileset
         .center
@@ -171,7 +220,11 @@ fn metadata(tileset: &Tileset, scope: &BuildScope, layers: &[(&crate::config::La
                 && (scope.minzoom..=scope.maxzoom).contains(z)
         })
         .unwrap_or(((b.west + b.east) / 2.0, (b.south + b.north) / 2.0, scope.minzoom));
-    Metadata {
+    let sources_json = serde_json::to_string(sources).map_err(|e| crate::archive::ArchiveError::Io {
+        path: tileset.path.clone(),
+        source: std::io::Error::other(e),
+    })?;
+    Ok(Metadata {
         name: tileset.name.clone(),
         description: tileset.description.clone(),
         attribution: tileset.attribution.clone(),
@@ -190,7 +243,8 @@ fn metadata(tileset: &Tileset, scope: &BuildScope, layers: &[(&crate::config::La
                 fields: loaded.fields.clone(),
             })
             .collect(),
-    }
+        extra: std::collections::BTreeMap::from([(manifest::SOURCES_KEY.to_owned(), sources_json)]),
+    })
 }
 
 impl From<BuildError> for Error {

@@ -32,6 +32,9 @@ pub struct BuildSummary {
     /// Tiles left out because nothing fit under the byte cap.
     pub tiles_dropped: u64,
     pub agg_tiles_hash: String,
+    /// The manifest written beside the MBTiles, and its SHA-256 (the identity of this content).
+    pub manifest: PathBuf,
+    pub manifest_sha256: String,
     pub read_seconds: f64,
     pub wall_seconds: f64,
     pub tiles_per_second: f64,
@@ -55,6 +58,7 @@ impl fmt::Display for BuildSummary {
             "  features   {} read, {} skipped, {} outside the area, {} dropped by tile caps",
             self.features_read, self.features_skipped, self.features_outside, self.features_dropped
         )?;
+        writeln!(f, "  manifest   {} (sha256 {})", self.manifest.display(), self.manifest_sha256)?;
         if self.tiles_dropped > 0 {
             writeln!(f, "  tiles left out (nothing fit the byte cap): {}", self.tiles_dropped)?;
         }

@@ -2,6 +2,9 @@
 
 use std::fmt;
 
+/// The deepest zoom a tile address may have (2^30 tiles a side still fits a u32).
+pub const MAX_TILE_ZOOM: u8 = 30;
+
 /// One tile address in the XYZ scheme (y counted from the north, as web maps ask for tiles).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct TileId {
@@ -13,8 +16,11 @@ pub struct TileId {
 impl TileId {
     /// A tile address, or `None` if x or y lies outside the grid of zoom `z`.
     pub fn new(z: u8, x: u32, y: u32) -> Option<TileId> {
+        if z > MAX_TILE_ZOOM {
+            return None;
+        }
         let n = 1u64 << z;
-        (z <= 30 && u64::from(x) < n && u64::from(y) < n).then_some(TileId { z, x, y })
+        (u64::from(x) < n && u64::from(y) < n).then_some(TileId { z, x, y })
     }
 
     /// The row MBTiles stores (TMS: counted from the south).
@@ -24,6 +30,9 @@ impl TileId {
 
     /// The XYZ tile of an MBTiles (TMS) row.
     pub fn from_tms(z: u8, x: u32, tms_row: u32) -> Option<TileId> {
+        if z > MAX_TILE_ZOOM {
+            return None;
+        }
         let n = 1u64 << z;
         if u64::from(tms_row) >= n {
             return None;
@@ -59,6 +68,7 @@ mod tests {
         assert!(TileId::new(2, 4, 0).is_none());
         assert!(TileId::new(2, 0, 4).is_none());
         assert!(TileId::from_tms(2, 0, 4).is_none());
+        assert!(TileId::new(200, 0, 0).is_none() && TileId::from_tms(64, 0, 0).is_none());
         assert_eq!(TileId::new(14, 8800, 6400).map(|t| t.to_string()), Some("14/8800/6400".to_owned()));
     }
 }

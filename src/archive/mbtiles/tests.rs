@@ -19,6 +19,7 @@ fn metadata() -> Metadata {
             maxzoom: 2,
             fields: Default::default(),
         }],
+        extra: Default::default(),
     }
 }
 
@@ -39,7 +40,11 @@ fn writes_deduplicated_tiles_with_tms_rows_and_a_valid_schema() {
     }
     drop(sender);
     assert!(!path.exists(), "nothing at the output path before finish");
-    let summary = writer.finish(&metadata()).expect("finish");
+    let finished = writer.finish(&metadata()).expect("finish");
+    assert!(!path.exists(), "nothing at the output path before commit");
+    let order: Vec<TileId> = finished.tiles.iter().map(|(t, _)| *t).collect();
+    assert_eq!(order, [TileId { z: 0, x: 0, y: 0 }, TileId { z: 2, x: 1, y: 0 }, TileId { z: 2, x: 3, y: 3 }]);
+    let summary = finished.commit().expect("commit");
     assert_eq!((summary.tiles, summary.unique_tiles), (3, 2));
     assert_eq!(summary.tile_bytes, 5 + 10 + 10);
 

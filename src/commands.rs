@@ -1,0 +1,130 @@
+//! The subcommands: each resolves its arguments, runs the library, and prints for a person or, with `--json`,
+//! for a pipeline.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use serde_json::json;
+
+use crate::cli::{BuildArgs, DiffArgs, ManifestArgs};
+use tilepress::manifest::{self, Change, ManifestReader};
+use tilepress::{BuildOptions, Tileset};
+
+pub fn build(args: BuildArgs) -> tilepress::Result<()> {
+    let tileset = Tileset::load(&args.tileset)?;
+    let output = args.output.unwrap_or_else(|| {
+        let name = match &args.region {
+            Some(region) => format!("{}.{region}.mbtiles", tileset.name),
+            None => format!("{}.mbtiles", tileset.name),
+        };
+        PathBuf::from("out").join(name)
+    });
+    let options = BuildOptions {
+        output,
+        region: args.region,
+        bbox: args.bbox,
+        minzoom: args.minzoom,
+        maxzoom: args.maxzoom,
+        threads: args.threads.map(usize::from),
+        progress_bar: !args.no_progress && !args.json && std::io::stderr().is_terminal(),
+    };
+    let summary = tilepress::build(&tileset, &options)?;
+    if args.json {
+        print_json(&summary);
+    } else {
+        println!("{summary}");
+    }
+    Ok(())
+}
+
+pub fn manifest(args: ManifestArgs) -> tilepress::Result<()> {
+    let output = args.output.unwrap_or_else(|| tilepress::pipeline::manifest_path_for(&args.mbtiles));
+    let info = manifest::manifest_of_mbtiles(&args.mbtiles, &output)?;
+    if args.json {
+        print_json(&info);
+    } else {
+        println!("manifest of {} → {}", args.mbtiles.display(), info.path.display());
+        println!("  tiles   {} ({} bytes)", info.tiles, info.bytes);
+        println!("  sha256  {}", info.sha256);
+    }
+    Ok(())
+}
+
+/// Returns whether the manifests are identical.
+pub fn diff(args: DiffArgs) -> tilepress::Result<bool> {
+    let mut old = ManifestReader::open(&args.old)?;
+    let mut new = ManifestReader::open(&args.new)?;
+    // Changes are listed only once both files have been read to the end and checked.
+    let mut changes: Vec<Change> = Vec::new();
+    let result = manifest::diff(&mut old, &mut new, &mut |change| {
+        if args.list {
+            changes.push(change);
+        }
+    })?;
+    let identical = result.is_identical();
+    if args.json {
+        let listed: Vec<serde_json::Value> = changes.iter().map(change_json).collect();
+        let mut value = json!({
+            "identical": identical,
+            "old": { "path": args.old, "tiles": result.old_tiles },
+            "new": { "path": args.new, "tiles": result.new_tiles },
+            "total": result.total(),
+            "per_zoom": result.per_zoom,
+            "header_changes": result.header_changes,
+        });
+        if args.list {
+            value["changes"] = serde_json::Value::Array(listed);
+        }
+        print_json(&value);
+        return Ok(identical);
+    }
+    println!("old  {}  ({} tiles)", args.old.display(), result.old_tiles);
+    println!("new  {}  ({} tiles)", args.new.display(), result.new_tiles);
+    println!(
+        "{:>5} {:>9} {:>9} {:>9} {:>10} {:>12} {:>12}",
+        "zoom", "added", "changed", "removed", "unchanged", "+bytes", "-bytes"
+    );
+    let row = |label: String, z: &manifest::ZoomDiff| {
+        let plus = z.added_bytes + z.changed_new_bytes;
+        let minus = z.removed_bytes + z.changed_old_bytes;
+        println!(
+            "{label:>5} {:>9} {:>9} {:>9} {:>10} {plus:>12} {minus:>12}",
+            z.added, z.changed, z.removed, z.unchanged
+        );
+    };
+    for (z, counts) in &result.per_zoom {
+        row(format!("z{z}"), counts);
+    }
+    row("all".to_owned(), &result.total());
+    if !result.header_changes.is_empty() {
+        println!("header changes: {}", result.header_changes.join(", "));
+    }
+    for change in &changes {
+        let (tile, old, new) = match change {
+            Change::Added(n) => (n.tile, "-".to_owned(), n.hash_hex()),
+            Change::Removed(o) => (o.tile, o.hash_hex(), "-".to_owned()),
+            Change::Changed { old, new } => (old.tile, old.hash_hex(), new.hash_hex()),
+        };
+        println!("{tile}  {old} → {new}");
+    }
+    println!("{}", if identical { "identical" } else { "different" });
+    Ok(identical)
+}
+
+fn change_json(change: &Change) -> serde_json::Value {
+    let entry = |e: &manifest::Entry| json!({ "sha256": e.hash_hex(), "size": e.size });
+    match change {
+        Change::Added(n) => json!({ "tile": n.tile.to_string(), "change": "added", "new": entry(n) }),
+        Change::Removed(o) => json!({ "tile": o.tile.to_string(), "change": "removed", "old": entry(o) }),
+        Change::Changed { old, new } => {
+            json!({ "tile": old.tile.to_string(), "change": "changed", "old": entry(old), "new": entry(new) })
+        }
+    }
+}
+
+fn print_json(value: &impl serde::Serialize) {
+    match serde_json::to_string(value) {
+        Ok(json) => println!("{json}"),
+        Err(err) => eprintln!("error: cannot write the result as JSON: {err}"),
+    }
+}
