@@ -22,3 +22,9 @@ if ! .venv/bin/python -c 'import mapbox_vector_tile' >/dev/null 2>&1; then
   python3 -m venv .venv
   .venv/bin/pip install --quiet --disable-pip-version-check 'mapbox-vector-tile>=2.1,<3'
 fi
+
+# martin's `mbtiles` tool, for `mbtiles validate` in tests/compat.rs (a ~10 minute build the first time).
+if [ "$(mbtiles --version 2>/dev/null)" != "mbtiles 0.19.1" ]; then
+  echo "install-test-deps: cargo install mbtiles 0.19.1 (slow the first time)"
+  cargo install mbtiles --version 0.19.1 --locked --quiet
+fi
