@@ -30,7 +30,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     });
     let entries = tiles.take(n as usize).enumerate().map(|(i, tile)| {
         let i = i as u64;
-        let salt = if change_every > 0 && i % change_every == 0 { 1u8 } else { 0 };
+        let salt = if change_every > 0 && i.is_multiple_of(change_every) { 1u8 } else { 0 };
         let mut seed = [0u8; 9];
         seed[..8].copy_from_slice(&(i % 50_000).to_le_bytes());
         seed[8] = salt;
