@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs besides cargo: GDAL's ogrinfo and sqlite3 (Debian packages) and a Python
-# virtualenv in .venv with mapbox-vector-tile (an independent MVT decoder). Idempotent and quick when done.
+# virtualenv in .venv with mapbox-vector-tile (an independent MVT decoder) and shapely (GEOS validity checks). Idempotent and quick when done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,10 +17,10 @@ if ((${#need_apt[@]})); then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
 fi
 
-if ! .venv/bin/python -c 'import mapbox_vector_tile' >/dev/null 2>&1; then
-  echo "install-test-deps: python venv with mapbox-vector-tile in .venv"
+if ! .venv/bin/python -c 'import mapbox_vector_tile, shapely' >/dev/null 2>&1; then
+  echo "install-test-deps: python venv with mapbox-vector-tile and shapely in .venv"
   python3 -m venv .venv
-  .venv/bin/pip install --quiet --disable-pip-version-check 'mapbox-vector-tile>=2.1,<3'
+  .venv/bin/pip install --quiet --disable-pip-version-check 'mapbox-vector-tile>=2.1,<3' 'shapely>=2,<3'
 fi
 
 # martin's `mbtiles` tool, for `mbtiles validate` in tests/compat.rs (a ~10 minute build the first time).

@@ -194,6 +194,20 @@ fn polygon_rings_are_wound_as_mvt_2_1_says() {
 }
 
 #[test]
+fn every_polygon_is_valid_for_geos() {
+    // MVT 2.1: rings without self-intersection or self-tangency. Clipping (bridges along the tile edge),
+    // simplification and rounding can all break that; GEOS (shapely) judges every polygon of every tile.
+    let dir = tempfile::tempdir().expect("tempdir");
+    for tileset in ["default", "monaco"] {
+        let out = dir.path().join(format!("{tileset}.mbtiles"));
+        build_json(&repo().join(format!("tilesets/{tileset}.toml")), &out, &[]);
+        let report = polygon_validity(&out);
+        assert!(report["polygons"].as_u64().expect("count") > 1000, "{report}");
+        assert_eq!(report["invalid"], serde_json::json!([]), "{tileset}: {report}");
+    }
+}
+
+#[test]
 fn region_and_bbox_limit_the_build() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("r.mbtiles");

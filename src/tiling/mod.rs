@@ -12,6 +12,7 @@ pub mod shape;
 pub mod simplify;
 pub mod slice;
 mod tile;
+pub mod valid;
 
 pub use mercator::{TileRange, lonlat_to_unit};
 pub use shape::{Point, Shape};

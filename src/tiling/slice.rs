@@ -9,6 +9,7 @@ use super::EXTENT;
 use super::clip::{Axis, clip_shape};
 use super::mercator::TileRange;
 use super::shape::{Point, Shape, ring_area2};
+use super::valid::make_valid;
 
 /// A tile-local integer coordinate.
 pub type Coord = [i32; 2];
@@ -125,7 +126,7 @@ fn bisect(shape: &Shape, range: TileRange, params: &SliceParams, emit: &mut dyn 
     }
     if range.x_min == range.x_max && range.y_min == range.y_max {
         let origin = [f64::from(range.x_min) * E, f64::from(range.y_min) * E];
-        if let Some(geom) = to_local(shape, origin) {
+        if let Some(geom) = to_local(shape, origin, params.buffer) {
             emit(Piece { x: range.x_min, y: range.y_min, geom });
         }
         return;
@@ -191,7 +192,8 @@ fn slice_points(points: &[Point], range: TileRange, buffer: f64, emit: &mut dyn 
 }
 
 /// Rounds a single tile's shape to integer local coordinates and drops what degenerates.
-fn to_local(shape: &Shape, origin: Point) -> Option<PieceGeom> {
+fn to_local(shape: &Shape, origin: Point, buffer: f64) -> Option<PieceGeom> {
+    let (lo, hi) = (-(buffer as i32), EXTENT as i32 + buffer as i32);
     let round = |line: &[Point]| -> Vec<Coord> {
         let mut out: Vec<Coord> = Vec::with_capacity(line.len());
         for p in line {
@@ -205,8 +207,8 @@ fn to_local(shape: &Shape, origin: Point) -> Option<PieceGeom> {
     let geom = match shape {
         Shape::Points(points) => PieceGeom::Points(points.iter().map(|p| round(&[*p])[0]).collect()),
         Shape::Lines(lines) => PieceGeom::Lines(lines.iter().map(|l| round(l)).filter(|l| l.len() >= 2).collect()),
-        Shape::Polygons(polygons) => PieceGeom::Polygons(
-            polygons
+        Shape::Polygons(polygons) => {
+            let wound: Vec<Vec<Vec<Coord>>> = polygons
                 .iter()
                 .filter_map(|rings| {
                     let mut iter = rings.iter();
@@ -215,8 +217,20 @@ fn to_local(shape: &Shape, origin: Point) -> Option<PieceGeom> {
                     out.extend(iter.filter_map(|r| ring_to_local(&round(r), false)));
                     Some(out)
                 })
-                .collect(),
-        ),
+                .collect();
+            PieceGeom::Polygons(
+                make_valid(wound, lo, hi)
+                    .into_iter()
+                    .filter_map(|rings| {
+                        let mut iter = rings.into_iter();
+                        let exterior = ring_to_local(&iter.next()?, true)?;
+                        let mut out = vec![exterior];
+                        out.extend(iter.filter_map(|r| ring_to_local(&r, false)));
+                        Some(out)
+                    })
+                    .collect(),
+            )
+        }
     };
     let empty = match &geom {
         PieceGeom::Points(p) => p.is_empty(),

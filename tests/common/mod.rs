@@ -93,6 +93,11 @@ pub fn locate(lon: f64, lat: f64, z: u8) -> (u32, u32, f64, f64) {
     (f("x") as u32, f("y") as u32, f("px"), f("py"))
 }
 
+/// Every polygon of every tile checked by GEOS (through shapely): `{polygons, invalid: [...]}`.
+pub fn polygon_validity(mbtiles: &Path) -> Value {
+    probe(&["validity", mbtiles.to_str().expect("path")])
+}
+
 /// Twice the signed area of a decoded ring in tile coordinates (y down): positive = clockwise on screen.
 pub fn ring_area2(ring: &[Value]) -> f64 {
     let pts: Vec<(f64, f64)> = ring.iter().map(|p| (p[0].as_f64().expect("x"), p[1].as_f64().expect("y"))).collect();

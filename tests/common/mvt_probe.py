@@ -3,6 +3,7 @@ code) and computes where a lon/lat lands in a tile with its own Web Mercator for
 
 usage: mvt_probe.py decode MBTILES Z X Y     -> JSON {layer: {"extent", "version", "features": [...]}} (XYZ y; tile coords, y down)
        mvt_probe.py locate LON LAT Z         -> JSON {"x", "y", "px", "py"}: the XYZ tile and the position inside it (extent 4096)
+       mvt_probe.py validity MBTILES         -> JSON {"polygons": N, "invalid": [first few, with GEOS's reason]} (shapely)
 """
 import gzip
 import json
@@ -37,9 +38,32 @@ def locate(lon, lat, z):
     return {"x": x, "y": y, "px": (fx - x) * 4096.0, "py": (fy - y) * 4096.0}
 
 
+def validity(path):
+    from shapely.geometry import shape
+    from shapely.validation import explain_validity
+
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    polygons, invalid = 0, []
+    for z, x, row, data in con.execute("SELECT zoom_level, tile_column, tile_row, tile_data FROM tiles"):
+        if data[:2] == b"\x1f\x8b":
+            data = gzip.decompress(data)
+        for name, layer in mapbox_vector_tile.decode(data, default_options={"y_coord_down": True}).items():
+            for feature in layer["features"]:
+                if "Polygon" not in feature["geometry"]["type"]:
+                    continue
+                polygons += 1
+                geom = shape(feature["geometry"])
+                if not geom.is_valid and len(invalid) < 10:
+                    tile = f"{z}/{x}/{(1 << z) - 1 - row}"
+                    invalid.append({"tile": tile, "layer": name, "reason": explain_validity(geom)})
+    return {"polygons": polygons, "invalid": invalid}
+
+
 def main(argv):
     if argv[1] == "decode":
         out = decode(argv[2], int(argv[3]), int(argv[4]), int(argv[5]))
+    elif argv[1] == "validity":
+        out = validity(argv[2])
     elif argv[1] == "locate":
         out = locate(float(argv[2]), float(argv[3]), int(argv[4]))
     else:
