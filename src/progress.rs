@@ -25,8 +25,9 @@ impl Progress {
     pub fn new(bar: bool) -> Progress {
         let bar = bar.then(|| {
             let b = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
-            if let Ok(style) = ProgressStyle::with_template("{prefix:>6} [{bar:40}] {human_pos}/{human_len} tiles, {elapsed} elapsed, about {eta} left")
-            {
+            if let Ok(style) = ProgressStyle::with_template(
+                "{prefix:>6} [{bar:40}] {human_pos}/{human_len} tiles, {elapsed} elapsed, about {eta} left",
+            ) {
                 b.set_style(style.progress_chars("=> "));
             }
             b

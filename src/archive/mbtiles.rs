@@ -2,7 +2,7 @@
 //! them in batched transactions; `finish` writes the metadata and `agg_tiles_hash` and renames the file into
 //! place.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -59,7 +59,10 @@ pub struct ArchiveSummary {
 
 struct WriterState {
     conn: Connection,
-    entries: Vec<(TileId, Arc<TileBlob>)>,
+    /// Every tile address with the index of its bytes in `blobs` (16 bytes a tile, whatever its size).
+    entries: Vec<(TileId, u32)>,
+    /// Each distinct tile once.
+    blobs: Vec<Arc<TileBlob>>,
     unique_tiles: u64,
     unique_bytes: u64,
 }
@@ -121,11 +124,12 @@ impl MbtilesWriter {
     pub fn finish(mut self, metadata: &Metadata) -> Result<FinishedMbtiles, ArchiveError> {
         let state = self.join()?;
         let sqlite = |source| ArchiveError::Sqlite { path: self.temp_path.clone(), source };
-        let WriterState { conn, mut entries, unique_tiles, unique_bytes } = state;
+        let WriterState { conn, mut entries, blobs, unique_tiles, unique_bytes } = state;
         entries.sort_unstable_by_key(|(t, _)| (t.z, t.x, t.tms_row()));
         let mut summary = ArchiveSummary { unique_tiles, unique_bytes, ..ArchiveSummary::default() };
         let mut agg = Md5::new();
-        for (tile, blob) in &entries {
+        for (tile, index) in &entries {
+            let blob = &blobs[*index as usize];
             agg.update(tile.z.to_string());
             agg.update(tile.x.to_string());
             agg.update(tile.tms_row().to_string());
@@ -152,6 +156,7 @@ impl MbtilesWriter {
         Ok(FinishedMbtiles {
             summary,
             tiles: entries,
+            blobs,
             temp_path: std::mem::take(&mut self.temp_path),
             final_path: self.final_path.clone(),
         })
@@ -174,8 +179,10 @@ impl MbtilesWriter {
 /// A complete MBTiles file still at its temporary path.
 pub struct FinishedMbtiles {
     pub summary: ArchiveSummary,
-    /// Every tile in (z, x, y) order with its bytes.
-    pub tiles: Vec<(TileId, Arc<TileBlob>)>,
+    /// Every tile in (z, x, y) order with the index of its bytes in `blobs`.
+    pub tiles: Vec<(TileId, u32)>,
+    /// Each distinct tile once.
+    pub blobs: Vec<Arc<TileBlob>>,
     temp_path: PathBuf,
     final_path: PathBuf,
 }
@@ -217,8 +224,8 @@ fn write_loop(
     path: &Path,
 ) -> Result<WriterState, ArchiveError> {
     let sqlite = |source| ArchiveError::Sqlite { path: path.to_owned(), source };
-    let mut state = WriterState { conn, entries: Vec::new(), unique_tiles: 0, unique_bytes: 0 };
-    let mut seen: HashSet<String> = HashSet::new();
+    let mut state = WriterState { conn, entries: Vec::new(), blobs: Vec::new(), unique_tiles: 0, unique_bytes: 0 };
+    let mut seen: HashMap<String, u32> = HashMap::new();
     let mut pending = 0usize;
     state.conn.execute_batch("BEGIN").map_err(sqlite)?;
     {
@@ -229,14 +236,23 @@ fn write_loop(
         let mut insert_image =
             state.conn.prepare("INSERT INTO images (tile_id, tile_data) VALUES (?1, ?2)").map_err(sqlite)?;
         for (tile, blob) in receiver {
-            if !seen.contains(&blob.id) {
-                insert_image.execute(params![blob.id, blob.data]).map_err(sqlite)?;
-                seen.insert(blob.id.clone());
-                state.unique_tiles += 1;
-                state.unique_bytes += blob.data.len() as u64;
-            }
+            let index = match seen.get(&blob.id) {
+                Some(index) => *index,
+                None => {
+                    insert_image.execute(params![blob.id, blob.data]).map_err(sqlite)?;
+                    let index = u32::try_from(state.blobs.len()).map_err(|_| ArchiveError::Io {
+                        path: path.to_owned(),
+                        source: std::io::Error::other("more than 4 billion distinct tiles"),
+                    })?;
+                    seen.insert(blob.id.clone(), index);
+                    state.unique_tiles += 1;
+                    state.unique_bytes += blob.data.len() as u64;
+                    state.blobs.push(blob.clone());
+                    index
+                }
+            };
             insert_map.execute(params![tile.z, tile.x, tile.tms_row(), blob.id]).map_err(sqlite)?;
-            state.entries.push((tile, blob));
+            state.entries.push((tile, index));
             pending += 1;
             if pending >= BATCH_SIZE {
                 state.conn.execute_batch("COMMIT; BEGIN").map_err(sqlite)?;

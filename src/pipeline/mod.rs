@@ -142,10 +142,9 @@ fn build_in_pool(tileset: &Tileset, options: &BuildOptions, threads: usize) -> R
     let manifest_path = manifest_path_for(&options.output);
     let rows: std::collections::BTreeMap<String, String> = metadata.rows().into_iter().collect();
     let header = manifest::Header::from_metadata(&rows, &tileset.name);
-    let entries = finished.tiles.iter().map(|(tile, blob)| manifest::Entry {
-        tile: *tile,
-        size: blob.data.len() as u32,
-        sha256: blob.sha256,
+    let entries = finished.tiles.iter().map(|(tile, index)| {
+        let blob = &finished.blobs[*index as usize];
+        manifest::Entry { tile: *tile, size: blob.data.len() as u32, sha256: blob.sha256 }
     });
     let manifest = manifest::write_manifest(&manifest_path, &header, entries)?;
     let archive = finished.commit().inspect_err(|_| {

@@ -72,15 +72,31 @@ impl<'a> ZoomContext<'a> {
 /// are sliced first and then encoded together, so that every core has tiles to work on).
 const BATCH_PIECES: usize = 2_000_000;
 
-/// Tiles and encodes the zooms of `ranges` (in order), batching consecutive small zooms.
+/// A zoom expected to hold more pieces than this is built in bands of tile columns, one band at a time, so that
+/// memory stays bounded however deep the zoom (a band's pieces are estimated from the zoom above: ×4).
+const BAND_PIECES: usize = 3_000_000;
+
+/// Tiles and encodes the zooms of `ranges` (in order), batching consecutive small zooms and banding big ones.
 pub fn build_zooms(ranges: &[TileRange], ctx: &ZoomContext<'_>) -> Result<(), Error> {
     let mut batch: Vec<(u8, Vec<Record>)> = Vec::new();
     let mut held = 0;
+    let mut previous = 0usize;
     for range in ranges {
-        let sliced = std::time::Instant::now();
-        let records = slice_all(*range, ctx);
-        tracing::debug!(zoom = range.z, pieces = records.len(), seconds = sliced.elapsed().as_secs_f64(), "sliced");
-        ctx.counters.pieces.fetch_add(records.len() as u64, Ordering::Relaxed);
+        let bands = bands_for(*range, previous.saturating_mul(4));
+        if bands.len() > 1 {
+            encode_batch(&batch, ctx)?;
+            batch.clear();
+            held = 0;
+            previous = 0;
+            for band in bands {
+                let records = slice_logged(band, ctx);
+                previous += records.len();
+                encode_batch(&[(band.z, records)], ctx)?;
+            }
+            continue;
+        }
+        let records = slice_logged(*range, ctx);
+        previous = records.len();
         held += records.len();
         batch.push((range.z, records));
         if held >= BATCH_PIECES {
@@ -92,38 +108,79 @@ pub fn build_zooms(ranges: &[TileRange], ctx: &ZoomContext<'_>) -> Result<(), Er
     encode_batch(&batch, ctx)
 }
 
+/// Splits a zoom's range into bands of whole columns when `expected` pieces would not fit [`BAND_PIECES`].
+fn bands_for(range: TileRange, expected: usize) -> Vec<TileRange> {
+    let columns = range.x_max - range.x_min + 1;
+    let count = (expected.div_ceil(BAND_PIECES) as u32).clamp(1, columns);
+    let width = columns.div_ceil(count);
+    (0..count)
+        .map(|i| range.x_min + i * width)
+        .take_while(|x| *x <= range.x_max)
+        .map(|x| TileRange { x_min: x, x_max: (x + width - 1).min(range.x_max), ..range })
+        .collect()
+}
+
+fn slice_logged(range: TileRange, ctx: &ZoomContext<'_>) -> Vec<Record> {
+    let sliced = std::time::Instant::now();
+    let records = slice_all(range, ctx);
+    tracing::debug!(
+        zoom = range.z,
+        columns = format!("{}..={}", range.x_min, range.x_max),
+        pieces = records.len(),
+        seconds = sliced.elapsed().as_secs_f64(),
+        "sliced"
+    );
+    ctx.counters.pieces.fetch_add(records.len() as u64, Ordering::Relaxed);
+    records
+}
+
+/// Zooms with more pieces than this are encoded straight from their sorted pieces, without first listing their
+/// tiles (a list of every tile of a deep zoom would cost more memory than the pieces themselves).
+const LISTED_ZOOM_PIECES: usize = 500_000;
+
 /// Encodes every tile of a batch of sliced zooms in parallel and hands them to the writer.
 fn encode_batch(batch: &[(u8, Vec<Record>)], ctx: &ZoomContext<'_>) -> Result<(), Error> {
     let (Some((first, _)), Some((last, _))) = (batch.first(), batch.last()) else { return Ok(()) };
-    let mut groups: Vec<(u8, &[Record])> = Vec::new();
+    let same_tile = |a: &Record, b: &Record| a.tile == b.tile;
+    let mut listed: Vec<(u8, &[Record])> = Vec::new();
+    let mut tiles = 0u64;
     for (z, records) in batch {
-        let mut start = 0;
-        for i in 1..=records.len() {
-            if i == records.len() || records[i].tile != records[start].tile {
-                groups.push((*z, &records[start..i]));
-                start = i;
-            }
+        if records.len() <= LISTED_ZOOM_PIECES {
+            listed.extend(records.chunk_by(same_tile).map(|group| (*z, group)));
+        } else {
+            tiles += records.par_windows(2).filter(|w| w[0].tile != w[1].tile).count() as u64 + 1;
         }
     }
+    tiles += listed.len() as u64;
+    ctx.progress.start_zooms(*first, *last, tiles);
     // Largest tiles first, one tile per task: a few huge low-zoom tiles must not end up queued behind each
     // other on one core while the others are idle. (Order does not change the output.)
-    groups.sort_by_key(|(_, group)| std::cmp::Reverse(group.len()));
-    ctx.progress.start_zooms(*first, *last, groups.len() as u64);
-    groups.par_iter().with_max_len(1).try_for_each_with(ctx.sender.clone(), |sender, (z, group)| {
-        let tile = TileId { z: *z, x: (group[0].tile >> 32) as u32, y: group[0].tile as u32 };
-        let blob = encode_group(tile, group, ctx)?;
-        ctx.progress.inc(1);
-        match blob {
-            Some(blob) => {
-                sender.send((tile, blob)).map_err(|_| ArchiveError::WriterGone { path: ctx.output.to_owned() })?;
-            }
-            None => {
-                ctx.counters.tiles_dropped.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-        Ok::<(), Error>(())
-    })?;
+    listed.sort_by_key(|(_, group)| std::cmp::Reverse(group.len()));
+    listed
+        .par_iter()
+        .with_max_len(1)
+        .try_for_each_with(ctx.sender.clone(), |sender, (z, group)| encode_and_send(*z, group, sender, ctx))?;
+    for (z, records) in batch.iter().filter(|(_, r)| r.len() > LISTED_ZOOM_PIECES) {
+        records
+            .par_chunk_by(same_tile)
+            .try_for_each_with(ctx.sender.clone(), |sender, group| encode_and_send(*z, group, sender, ctx))?;
+    }
     ctx.progress.finish_zooms(*first, *last);
+    Ok(())
+}
+
+fn encode_and_send(z: u8, group: &[Record], sender: &mut TileSender, ctx: &ZoomContext<'_>) -> Result<(), Error> {
+    let tile = TileId { z, x: (group[0].tile >> 32) as u32, y: group[0].tile as u32 };
+    let blob = encode_group(tile, group, ctx)?;
+    ctx.progress.inc(1);
+    match blob {
+        Some(blob) => {
+            sender.send((tile, blob)).map_err(|_| ArchiveError::WriterGone { path: ctx.output.to_owned() })?;
+        }
+        None => {
+            ctx.counters.tiles_dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
     Ok(())
 }
 
@@ -219,4 +276,25 @@ fn encode_group(tile: TileId, group: &[Record], ctx: &ZoomContext<'_>) -> Result
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bands_cover_the_range_exactly_once() {
+        let range = TileRange { z: 12, x_min: 10, y_min: 0, x_max: 4095, y_max: 4095 };
+        assert_eq!(bands_for(range, 100), vec![range]);
+        let bands = bands_for(range, 7 * BAND_PIECES + 1);
+        assert_eq!(bands.len(), 8);
+        assert_eq!(bands[0].x_min, 10);
+        assert_eq!(bands[7].x_max, 4095);
+        for pair in bands.windows(2) {
+            assert_eq!(pair[0].x_max + 1, pair[1].x_min);
+        }
+        // Never more bands than columns.
+        let narrow = TileRange { x_min: 5, x_max: 6, ..range };
+        assert_eq!(bands_for(narrow, usize::MAX).len(), 2);
+    }
 }
