@@ -25,10 +25,13 @@ lint:
 fmt:
 	$(CARGO) fmt
 
-## Criterion benches (clipping, encoding) and the side-by-side build against GDAL's ogr2ogr.
+## Criterion benches (clipping, encoding vs the mvt crate), the side-by-side build against GDAL's ogr2ogr
+## (countries z0–8 and z0–10, Malta z0–14; needs ../shared/fixtures-peers or PEERS=DIR), and manifest write/diff
+## at 100k and 1M tiles.
 bench:
 	$(CARGO) bench --bench clip --bench encode
 	scripts/bench-vs-ogr2ogr.sh
+	scripts/bench-manifest.sh
 
 ## Only the side-by-side build timing.
 bench-compare:
