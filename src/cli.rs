@@ -35,6 +35,75 @@ pub enum Command {
     Manifest(ManifestArgs),
     /// Compare two manifests: exit 0 if identical, 1 if they differ, 2 on error.
     Diff(DiffArgs),
+    /// Build a tileset (or take --mbtiles) and publish it as a new version: upload what the store lacks, then
+    /// swap the pointer atomically.
+    Publish(PublishArgs),
+    /// List the versions of a published set and which one is live.
+    Versions(SetArgs),
+    /// Make an earlier version live again (default: the previous one), without uploading anything.
+    Rollback(RollbackArgs),
+    /// Check that every object of a version (default: the live one) is present with the right checksum.
+    Verify(VerifyArgs),
+}
+
+/// The default store: a local folder standing in for S3.
+pub const DEFAULT_STORE: &str = "file://out/store";
+
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// The tileset file (names the published set: NAME, or NAME.REGION with --region).
+    pub tileset: PathBuf,
+    /// The store: file://DIR.
+    #[arg(long, default_value = DEFAULT_STORE)]
+    pub to: String,
+    /// Publish one named region of the tileset (set NAME.REGION).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Publish this MBTiles instead of building (its manifest is computed).
+    #[arg(long)]
+    pub mbtiles: Option<PathBuf>,
+    /// Say what would be uploaded; upload nothing and swap nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Allow a publish that removes more than 20% of the live version's tiles or bytes.
+    #[arg(long)]
+    pub allow_shrink: bool,
+    /// Worker threads for the build (default: one per core).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub threads: Option<u16>,
+    /// Print the report as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SetArgs {
+    /// The published set: NAME or NAME.REGION.
+    pub set: String,
+    /// The store: file://DIR.
+    #[arg(long, default_value = DEFAULT_STORE)]
+    pub to: String,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    #[command(flatten)]
+    pub target: SetArgs,
+    /// The version to make live [default: the previous one].
+    #[arg(long)]
+    pub version: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub target: SetArgs,
+    /// The version to check [default: the live one].
+    #[arg(long)]
+    pub version: Option<String>,
 }
 
 #[derive(Debug, Args)]

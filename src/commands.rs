@@ -6,8 +6,9 @@ use std::path::PathBuf;
 
 use serde_json::json;
 
-use crate::cli::{BuildArgs, DiffArgs, ManifestArgs};
+use crate::cli::{BuildArgs, DiffArgs, ManifestArgs, PublishArgs, RollbackArgs, SetArgs, VerifyArgs};
 use tilepress::manifest::{self, Change, ManifestReader};
+use tilepress::publish::{self, PublishRequest};
 use tilepress::{BuildOptions, Tileset};
 
 pub fn build(args: BuildArgs) -> tilepress::Result<()> {
@@ -109,6 +110,139 @@ pub fn diff(args: DiffArgs) -> tilepress::Result<bool> {
     }
     println!("{}", if identical { "identical" } else { "different" });
     Ok(identical)
+}
+
+pub fn publish(args: PublishArgs) -> tilepress::Result<()> {
+    let tileset = Tileset::load(&args.tileset)?;
+    let set = match &args.region {
+        Some(region) => format!("{}.{region}", tileset.name),
+        None => tileset.name.clone(),
+    };
+    let store = publish::open(&args.to).map_err(publish::PublishError::from)?;
+    let (mbtiles, manifest_path) = match &args.mbtiles {
+        Some(path) => {
+            let manifest_path = std::env::temp_dir().join(format!("tilepress-{}.manifest.zst", std::process::id()));
+            manifest::manifest_of_mbtiles(path, &manifest_path)?;
+            (path.clone(), manifest_path)
+        }
+        None => {
+            let output = PathBuf::from("out").join(format!("{set}.mbtiles"));
+            let options = BuildOptions {
+                output: output.clone(),
+                region: args.region.clone(),
+                threads: args.threads.map(usize::from),
+                progress_bar: !args.json && std::io::stderr().is_terminal(),
+                ..BuildOptions::default()
+            };
+            let summary = tilepress::build(&tileset, &options)?;
+            if !args.json {
+                println!("{summary}");
+            }
+            (output, summary.manifest)
+        }
+    };
+    let request = PublishRequest {
+        set: &set,
+        mbtiles: &mbtiles,
+        manifest: &manifest_path,
+        dry_run: args.dry_run,
+        allow_shrink: args.allow_shrink,
+        max_shrink: publish::DEFAULT_MAX_SHRINK,
+    };
+    let result = publish::publish(store.as_ref(), &request);
+    if args.mbtiles.is_some() {
+        let _ = std::fs::remove_file(&manifest_path);
+    }
+    let report = result?;
+    if args.json {
+        print_json(&report);
+        return Ok(());
+    }
+    let d = report.diff;
+    match report.outcome.as_str() {
+        "unchanged" => {
+            println!("{set}: identical to the live version {}; nothing uploaded, pointer not swapped", report.version)
+        }
+        "dry-run" => println!(
+            "{set}: dry run: would publish {} with {} tile objects to check/upload (+{} ~{} -{} tiles vs {})",
+            report.version,
+            report.objects_uploaded,
+            d.added,
+            d.changed,
+            d.removed,
+            report.previous.as_deref().unwrap_or("nothing")
+        ),
+        _ => println!(
+            "{set}: published {} to {} (previous: {})\n  tiles    +{} added, ~{} changed, -{} removed, {} unchanged\n  objects  {} uploaded ({} bytes), {} already there\n  time     {:.2} s",
+            report.version,
+            report.store,
+            report.previous.as_deref().unwrap_or("none"),
+            d.added,
+            d.changed,
+            d.removed,
+            d.unchanged,
+            report.objects_uploaded,
+            report.bytes_uploaded,
+            report.objects_skipped,
+            report.seconds
+        ),
+    }
+    Ok(())
+}
+
+pub fn versions(args: SetArgs) -> tilepress::Result<()> {
+    let store = publish::open(&args.to).map_err(publish::PublishError::from)?;
+    let list = publish::versions(store.as_ref(), &args.set)?;
+    if args.json {
+        print_json(&list);
+        return Ok(());
+    }
+    println!("{} in {}:", args.set, store.location());
+    for info in &list {
+        let r = &info.record;
+        println!(
+            "{} {}  {} tiles  {} bytes  +{} ~{} -{}  created {}",
+            if info.live { "*" } else { " " },
+            r.version,
+            r.tiles,
+            r.bytes,
+            r.diff.added,
+            r.diff.changed,
+            r.diff.removed,
+            r.created_at
+        );
+    }
+    println!("(* = live)");
+    Ok(())
+}
+
+pub fn rollback(args: RollbackArgs) -> tilepress::Result<()> {
+    let store = publish::open(&args.target.to).map_err(publish::PublishError::from)?;
+    let report = publish::rollback(store.as_ref(), &args.target.set, args.version.as_deref())?;
+    if args.target.json {
+        print_json(&report);
+    } else {
+        println!("{}: live version {} → {} (generation {})", report.set, report.from, report.to, report.generation);
+    }
+    Ok(())
+}
+
+/// Returns whether the version verified.
+pub fn verify(args: VerifyArgs) -> tilepress::Result<bool> {
+    let store = publish::open(&args.target.to).map_err(publish::PublishError::from)?;
+    let report = publish::verify(store.as_ref(), &args.target.set, args.version.as_deref())?;
+    if args.target.json {
+        print_json(&report);
+    } else {
+        println!(
+            "{} {}: {} tiles, {} objects checked, {} problems",
+            report.set, report.version, report.tiles, report.objects, report.problem_count
+        );
+        for key in &report.problems {
+            println!("  missing or damaged: {key}");
+        }
+    }
+    Ok(report.problem_count == 0)
 }
 
 fn change_json(change: &Change) -> serde_json::Value {

@@ -5,6 +5,7 @@ use crate::config::ConfigError;
 use crate::encode::EncodeError;
 use crate::manifest::ManifestError;
 use crate::pipeline::BuildError;
+use crate::publish::PublishError;
 use crate::source::SourceError;
 
 /// Any error of tilepress; the message names the file, feature, key or tile at fault.
@@ -22,6 +23,8 @@ pub enum Error {
     Manifest(#[from] ManifestError),
     #[error(transparent)]
     Build(BuildError),
+    #[error(transparent)]
+    Publish(#[from] PublishError),
 }
 
 impl Error {
@@ -34,6 +37,10 @@ impl Error {
             Error::Manifest(ManifestError::Io { .. } | ManifestError::Sqlite { .. }) => 5,
             Error::Manifest(_) => 6,
             Error::Encode(_) => 1,
+            Error::Publish(PublishError::Store(_) | PublishError::Sqlite { .. }) => 5,
+            Error::Publish(PublishError::Manifest(_)) => 6,
+            // Refused: a lost race, the shrink guard, an unknown version, a broken pointer.
+            Error::Publish(_) => 7,
         }
     }
 }

@@ -4,13 +4,15 @@
 //! streams features from geodata files; [`tiling`] projects, simplifies and slices them into per-tile pieces;
 //! [`encode`] turns the pieces of one tile into Mapbox Vector Tile bytes; [`archive`] writes the tiles into an
 //! MBTiles file through one writer thread; [`manifest`] fingerprints every tile (SHA-256) into a deterministic
-//! manifest and diffs two of them. [`pipeline::build`] runs them all.
+//! manifest and diffs two of them. [`pipeline::build`] runs them all; [`publish`] then makes a build a new
+//! immutable version in a store, live after one atomic pointer swap.
 
 pub mod archive;
 pub mod config;
 pub mod encode;
 pub mod manifest;
 pub mod pipeline;
+pub mod publish;
 pub mod source;
 pub mod tiling;
 

@@ -18,6 +18,17 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Build(args) => exit(commands::build(args)),
         Command::Manifest(args) => exit(commands::manifest(args)),
+        Command::Publish(args) => exit(commands::publish(args)),
+        Command::Versions(args) => exit(commands::versions(args)),
+        Command::Rollback(args) => exit(commands::rollback(args)),
+        Command::Verify(args) => match commands::verify(args) {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::from(8),
+            Err(err) => {
+                report(&err);
+                ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(1))
+            }
+        },
         // diff(1)'s convention: 0 identical, 1 different, 2 trouble.
         Command::Diff(args) => match commands::diff(args) {
             Ok(true) => ExitCode::SUCCESS,

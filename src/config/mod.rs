@@ -1,6 +1,6 @@
 //! Tileset files (`tilesets/*.toml`) → a validated [`Tileset`]: what to build, from which sources, at which zooms.
 //!
-//! Parsing happens in two steps: [`raw`] mirrors the file with serde (unknown keys are errors), then
+//! Parsing happens in two steps: `raw` mirrors the file with serde (unknown keys are errors), then
 //! [`Tileset::from_raw`] checks every value and resolves source paths relative to the tileset file.
 //! Every error names the tileset file and the key at fault.
 

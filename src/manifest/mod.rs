@@ -2,7 +2,7 @@
 //! and the streaming diff of two manifests.
 //!
 //! The manifest is the identity of a build's content: the same inputs give a byte-identical file, and the
-//! SHA-256 of that file names the version. The byte layout is in `docs/manifest.md` ([`format`]).
+//! SHA-256 of that file names the version. The byte layout is in `docs/manifest.md` ([`mod@format`]).
 
 mod diff;
 pub mod format;

@@ -1,8 +1,8 @@
 //! `build`: a tileset → an MBTiles file, stage by stage as in DESIGN.md.
 //!
 //! 1. resolve the build area and zooms (tileset bounds, `--region` or `--bbox`, `--minzoom`/`--maxzoom`);
-//! 2. read each layer's source into memory ([`load`]);
-//! 3. for each zoom, slice and encode every tile in parallel ([`zoom`]), feeding one MBTiles writer thread;
+//! 2. read each layer's source into memory (`load`);
+//! 3. for each zoom, slice and encode every tile in parallel (`zoom`), feeding one MBTiles writer thread;
 //! 4. write metadata and `agg_tiles_hash`, and move the file into place.
 
 mod load;

@@ -2,7 +2,7 @@
 //! clipping.
 //!
 //! For one zoom, each feature is scaled to world tile units (tile × 4096 + offset), simplified in those units,
-//! then *sliced* into every tile it touches by recursive bisection of the tile range ([`slice`]): each step clips
+//! then *sliced* into every tile it touches by recursive bisection of the tile range ([`mod@slice`]): each step clips
 //! the piece against one axis-aligned rectangle, so a country's ring is walked O(log tiles) times, not once per
 //! tile, and a range of tiles that a polygon covers whole is emitted as [`PieceGeom::Full`] without clipping.
 

@@ -1,0 +1,151 @@
+//! Operating published sets: list `versions`, `rollback` (a pointer swap to an earlier version, O(1) in the
+//! size of the tileset) and `verify` (every object of a version present with the right checksum).
+
+use std::io::Cursor;
+use std::sync::Mutex;
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use super::records::{Layout, Pointer, VersionRecord, utc_now};
+use super::store::Store;
+use super::{PublishError, check_set_name, read_pointer, swap_pointer};
+use crate::manifest::{self, ManifestReader};
+
+/// One version of a set, for `versions`.
+#[derive(Debug, Clone, Serialize)]
+pub struct VersionInfo {
+    pub record: VersionRecord,
+    pub live: bool,
+}
+
+/// Every version of a set (oldest first), marking the live one.
+pub fn versions(store: &dyn Store, set: &str) -> Result<Vec<VersionInfo>, PublishError> {
+    let layout = checked(set)?;
+    let live = read_pointer(store, &layout)?.map(|(p, _)| p.version);
+    let mut out = Vec::new();
+    for key in store.list(&layout.versions_prefix())? {
+        if !key.ends_with("/version.json") {
+            continue;
+        }
+        let (bytes, _) = store.get(&key)?.ok_or_else(|| PublishError::MissingObject { key: key.clone() })?;
+        let record: VersionRecord = serde_json::from_slice(&bytes)
+            .map_err(|e| PublishError::BrokenPointer { key: key.clone(), detail: e.to_string() })?;
+        let is_live = live.as_deref() == Some(record.version.as_str());
+        out.push(VersionInfo { record, live: is_live });
+    }
+    if out.is_empty() && live.is_none() {
+        return Err(PublishError::NothingPublished { set: set.to_owned(), store: store.location() });
+    }
+    Ok(out)
+}
+
+/// What a rollback did.
+#[derive(Debug, Clone, Serialize)]
+pub struct RollbackReport {
+    pub set: String,
+    pub from: String,
+    pub to: String,
+    pub generation: u64,
+}
+
+/// Makes an earlier version live (default: the live version's previous one), after checking that its record
+/// and manifest are in the store.
+pub fn rollback(store: &dyn Store, set: &str, target: Option<&str>) -> Result<RollbackReport, PublishError> {
+    let layout = checked(set)?;
+    let (live, etag) = read_pointer(store, &layout)?
+        .ok_or_else(|| PublishError::NothingPublished { set: set.to_owned(), store: store.location() })?;
+    let target = match target {
+        Some(t) => t.to_owned(),
+        None => live.previous.clone().ok_or_else(|| PublishError::NoPrevious { set: set.to_owned() })?,
+    };
+    let record = read_record(store, &layout, set, &target)?;
+    let manifest_key = layout.manifest(&target);
+    if store.head(&manifest_key)?.is_none() {
+        return Err(PublishError::MissingObject { key: manifest_key });
+    }
+    let pointer = Pointer {
+        version: target.clone(),
+        manifest_sha256: record.manifest_sha256,
+        previous: Some(live.version.clone()),
+        generation: live.generation + 1,
+        swapped_at: utc_now().1,
+    };
+    swap_pointer(store, set, &layout, &pointer, Some(etag), "rollback")?;
+    Ok(RollbackReport { set: set.to_owned(), from: live.version, to: target, generation: pointer.generation })
+}
+
+/// What `verify` found.
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifyReport {
+    pub set: String,
+    pub version: String,
+    pub tiles: u64,
+    /// Distinct tile objects checked.
+    pub objects: u64,
+    /// Keys missing or whose content does not match its SHA-256 (the first 20).
+    pub problems: Vec<String>,
+    pub problem_count: u64,
+}
+
+/// Checks a version (default: the live one): its manifest verifies, and every tile object exists with the
+/// content its SHA-256 names.
+pub fn verify(store: &dyn Store, set: &str, version: Option<&str>) -> Result<VerifyReport, PublishError> {
+    let layout = checked(set)?;
+    let version = match version {
+        Some(v) => v.to_owned(),
+        None => {
+            read_pointer(store, &layout)?
+                .ok_or_else(|| PublishError::NothingPublished { set: set.to_owned(), store: store.location() })?
+                .0
+                .version
+        }
+    };
+    let record = read_record(store, &layout, set, &version)?;
+    let key = layout.manifest(&version);
+    let (bytes, _) = store.get(&key)?.ok_or_else(|| PublishError::MissingObject { key: key.clone() })?;
+    if hex::encode(manifest::sha256(&bytes)) != record.manifest_sha256 {
+        return Err(manifest::ManifestError::Corrupt {
+            name: key,
+            detail: "its SHA-256 differs from the version record".to_owned(),
+        }
+        .into());
+    }
+    let mut reader = ManifestReader::new(key, Cursor::new(bytes))?;
+    let mut hashes = Vec::new();
+    while let Some(entry) = reader.next_entry()? {
+        hashes.push(entry.sha256);
+    }
+    let tiles = hashes.len() as u64;
+    hashes.sort_unstable();
+    hashes.dedup();
+    let problems = Mutex::new(Vec::new());
+    hashes.par_iter().try_for_each(|sha| {
+        let key = layout.tile(&hex::encode(sha));
+        let ok = store.get(&key)?.is_some_and(|(data, _)| manifest::sha256(&data) == *sha);
+        if !ok {
+            problems.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(key);
+        }
+        Ok::<(), PublishError>(())
+    })?;
+    let mut problems = problems.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+    problems.sort();
+    let problem_count = problems.len() as u64;
+    problems.truncate(20);
+    Ok(VerifyReport { set: set.to_owned(), version, tiles, objects: hashes.len() as u64, problems, problem_count })
+}
+
+fn checked(set: &str) -> Result<Layout, PublishError> {
+    if check_set_name(set) { Ok(Layout::new(set)) } else { Err(PublishError::UnsafeSet { set: set.to_owned() }) }
+}
+
+fn read_record(store: &dyn Store, layout: &Layout, set: &str, version: &str) -> Result<VersionRecord, PublishError> {
+    if super::store::check_key(version).is_err() || version.contains('/') {
+        return Err(PublishError::UnknownVersion { set: set.to_owned(), version: version.to_owned() });
+    }
+    let key = layout.version_record(version);
+    let (bytes, _) = store
+        .get(&key)?
+        .ok_or_else(|| PublishError::UnknownVersion { set: set.to_owned(), version: version.to_owned() })?;
+    serde_json::from_slice(&bytes).map_err(|e| PublishError::BrokenPointer { key, detail: e.to_string() })
+}

@@ -1,0 +1,147 @@
+//! The small JSON objects of a published set: the pointer (`current.json`), each version's record and each
+//! swap's history record — and the names of every object (the store layout of DESIGN.md).
+
+use serde::{Deserialize, Serialize};
+
+use crate::manifest::SourceFingerprint;
+
+/// `current.json`: which version readers get.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pointer {
+    pub version: String,
+    pub manifest_sha256: String,
+    pub previous: Option<String>,
+    pub generation: u64,
+    pub swapped_at: String,
+}
+
+/// What changed against the parent version.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiffSummary {
+    pub added: u64,
+    pub changed: u64,
+    pub removed: u64,
+    pub unchanged: u64,
+}
+
+/// `versions/<VERSION>/version.json`: immutable facts about one version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VersionRecord {
+    pub version: String,
+    pub manifest_sha256: String,
+    pub archive_sha256: String,
+    pub tiles: u64,
+    pub bytes: u64,
+    pub created_at: String,
+    pub sources: Vec<SourceFingerprint>,
+    pub tool: String,
+    pub parent: Option<String>,
+    pub diff: DiffSummary,
+}
+
+/// `history/<generation>.json`: one pointer swap, never rewritten.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryRecord {
+    pub generation: u64,
+    /// `publish` or `rollback`.
+    pub action: String,
+    pub version: String,
+    pub previous: Option<String>,
+    pub swapped_at: String,
+}
+
+/// Object keys of one published set (`SET` = `NAME` or `NAME.REGION`).
+#[derive(Debug, Clone)]
+pub struct Layout {
+    base: String,
+}
+
+impl Layout {
+    pub fn new(set: &str) -> Layout {
+        Layout { base: format!("{set}/") }
+    }
+    pub fn pointer(&self) -> String {
+        format!("{}current.json", self.base)
+    }
+    pub fn tile(&self, sha256_hex: &str) -> String {
+        format!("{}tiles/{}/{sha256_hex}", self.base, &sha256_hex[..2.min(sha256_hex.len())])
+    }
+    pub fn archive(&self, sha256_hex: &str) -> String {
+        format!("{}archives/{sha256_hex}.mbtiles", self.base)
+    }
+    pub fn manifest(&self, version: &str) -> String {
+        format!("{}versions/{version}/manifest.zst", self.base)
+    }
+    pub fn version_record(&self, version: &str) -> String {
+        format!("{}versions/{version}/version.json", self.base)
+    }
+    pub fn versions_prefix(&self) -> String {
+        format!("{}versions/", self.base)
+    }
+    pub fn history(&self, generation: u64) -> String {
+        format!("{}history/{generation:020}.json", self.base)
+    }
+}
+
+/// A published set's name must be a safe single path part: letters, digits, `-`, `_`, and `.` between them.
+pub fn check_set_name(set: &str) -> bool {
+    !set.is_empty()
+        && !set.starts_with('.')
+        && !set.ends_with('.')
+        && !set.contains("..")
+        && set.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+/// UTC now as (`20261122T031500Z`, `2026-11-22T03:15:00Z`).
+pub fn utc_now() -> (String, String) {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    utc_stamps(secs)
+}
+
+/// A Unix time as (`20261122T031500Z`, `2026-11-22T03:15:00Z`).
+pub fn utc_stamps(secs: u64) -> (String, String) {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let (h, m, s) = (rem / 3600, (rem % 3600) / 60, rem % 60);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let mo = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(mo <= 2);
+    (format!("{y:04}{mo:02}{d:02}T{h:02}{m:02}{s:02}Z"), format!("{y:04}-{mo:02}-{d:02}T{h:02}:{m:02}:{s:02}Z"))
+}
+
+/// A version id: UTC publish time, then the first 12 hex digits of the manifest's SHA-256.
+pub fn version_id(compact_time: &str, manifest_sha256: &str) -> String {
+    format!("{compact_time}-{}", &manifest_sha256[..12.min(manifest_sha256.len())])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_stamps_and_version_ids() {
+        assert_eq!(utc_stamps(0).1, "1970-01-01T00:00:00Z");
+        // 2026-11-22T03:15:00Z
+        assert_eq!(utc_stamps(1_795_317_300), ("20261122T031500Z".to_owned(), "2026-11-22T03:15:00Z".to_owned()));
+        assert_eq!(utc_stamps(951_782_400).1, "2000-02-29T00:00:00Z");
+        assert_eq!(version_id("20261122T031500Z", "3f9a1c2b7d4e99"), "20261122T031500Z-3f9a1c2b7d4e");
+    }
+
+    #[test]
+    fn layout_and_names() {
+        let l = Layout::new("monaco.harbour");
+        assert_eq!(l.tile("abcdef"), "monaco.harbour/tiles/ab/abcdef");
+        assert_eq!(l.history(42), "monaco.harbour/history/00000000000000000042.json");
+        assert!(check_set_name("monaco-base.harbour"));
+        for bad in ["", "../x", "a/b", "a..b", ".hidden", "x.", "a b"] {
+            assert!(!check_set_name(bad), "{bad}");
+        }
+    }
+}

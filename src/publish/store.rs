@@ -1,0 +1,105 @@
+//! The object store behind publishing: a small trait (get, head, conditional put, list, delete) so that no
+//! backend type leaks into the publish logic, and [`open`] to pick a backend from a `--to` URL.
+//!
+//! A conditional put is the store's compare-and-swap: [`Condition::IfAbsent`] creates only if no object is
+//! there, [`Condition::IfMatch`] replaces only if the object still has the ETag read before. A lost race is
+//! [`StoreError::PreconditionFailed`], never a silent overwrite.
+
+use std::path::PathBuf;
+
+/// When a put may happen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Condition {
+    /// Always (immutable, content-addressed objects: writing the same bytes twice is harmless).
+    Always,
+    /// Only if there is no object at the key.
+    IfAbsent,
+    /// Only if the object at the key still has this ETag.
+    IfMatch(String),
+}
+
+/// HTTP-style metadata sent with an object (kept by S3; the file store ignores it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PutOptions {
+    pub content_type: &'static str,
+    pub content_encoding: Option<&'static str>,
+    pub cache_control: &'static str,
+    pub condition: Condition,
+}
+
+/// Cache-Control of objects that never change.
+pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+/// Cache-Control of the pointer.
+pub const SHORT_LIVED: &str = "public, max-age=30";
+
+/// The error of a store; every variant names the store location or key.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{key}: the object changed or appeared since it was read (another publisher?)")]
+    PreconditionFailed { key: String },
+    #[error("{location}: {source}")]
+    Io {
+        location: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("`{key}` is not a safe object key")]
+    UnsafeKey { key: String },
+    #[error("`{url}`: unsupported store (expected file://DIR)")]
+    UnsupportedUrl { url: String },
+}
+
+/// An object store holding published tilesets.
+pub trait Store: Send + Sync {
+    /// Where it is, for messages (`file:///abs/dir`).
+    fn location(&self) -> String;
+    /// The object and its ETag, or `None` if absent.
+    fn get(&self, key: &str) -> Result<Option<(Vec<u8>, String)>, StoreError>;
+    /// The object's size, or `None` if absent.
+    fn head(&self, key: &str) -> Result<Option<u64>, StoreError>;
+    /// Stores an object under `options.condition`; returns its new ETag.
+    fn put(&self, key: &str, data: &[u8], options: &PutOptions) -> Result<String, StoreError>;
+    /// Every key under a prefix (ending in `/`), sorted.
+    fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError>;
+}
+
+/// Opens the store a `--to` URL names: `file://DIR` (relative or absolute; created if missing).
+pub fn open(url: &str) -> Result<Box<dyn Store>, StoreError> {
+    if let Some(dir) = url.strip_prefix("file://") {
+        if dir.is_empty() {
+            return Err(StoreError::UnsupportedUrl { url: url.to_owned() });
+        }
+        return Ok(Box::new(super::file::FileStore::new(PathBuf::from(dir))?));
+    }
+    Err(StoreError::UnsupportedUrl { url: url.to_owned() })
+}
+
+/// Checks an object key: relative, `/`-separated, made of letters, digits, `.`, `_`, `-`, no `..` part.
+pub fn check_key(key: &str) -> Result<(), StoreError> {
+    let ok = !key.is_empty()
+        && !key.starts_with('/')
+        && key.split('/').all(|part| !part.is_empty() && part != "." && part != "..")
+        && key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/'));
+    if ok { Ok(()) } else { Err(StoreError::UnsafeKey { key: key.to_owned() }) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_must_be_safe() {
+        for good in ["current.json", "tiles/ab/abcdef", "versions/20261122T031500Z-3f9a1c2b7d4e/manifest.zst"] {
+            assert!(check_key(good).is_ok(), "{good}");
+        }
+        for bad in ["", "/etc/passwd", "a/../b", "a//b", "a/./b", "sp ace", "x\\y", "../x"] {
+            assert!(check_key(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn only_file_urls_for_now() {
+        assert!(matches!(open("s3://bucket/x"), Err(StoreError::UnsupportedUrl { .. })));
+        assert!(matches!(open("file://"), Err(StoreError::UnsupportedUrl { .. })));
+    }
+}
