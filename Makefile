@@ -5,9 +5,10 @@ export TILEPRESS_PYTHON ?= $(CURDIR)/.venv/bin/python
 
 .PHONY: run test test-deps lint fmt bench bench-compare compat ci doc clean
 
-## Build the embedded default tileset from fixtures/ into out/ (no network, no cloud).
+## Build the embedded default tileset from fixtures/ into out/default.mbtiles (+ manifest) and publish it as a
+## new version to the local store out/store (no network, no cloud). Rerun: identical content, no new version.
 run:
-	$(CARGO) run --release --quiet -- build $(TILESET) -o out/default.mbtiles
+	$(CARGO) run --release --quiet -- publish $(TILESET) --to file://out/store
 
 ## Every test: unit, integration (through the CLI, checked with independent readers).
 test: test-deps
