@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs besides cargo: GDAL's ogrinfo and sqlite3 (Debian packages) and a Python
-# virtualenv in .venv with mapbox-vector-tile (an independent MVT decoder) and shapely (GEOS validity checks). Idempotent and quick when done.
+# virtualenv in .venv with mapbox-vector-tile (an independent MVT decoder), shapely (GEOS validity checks) and
+# moto[server] (an S3-compatible server the publish tests start on loopback). Idempotent and quick when done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,10 +18,10 @@ if ((${#need_apt[@]})); then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
 fi
 
-if ! .venv/bin/python -c 'import mapbox_vector_tile, shapely' >/dev/null 2>&1; then
-  echo "install-test-deps: python venv with mapbox-vector-tile and shapely in .venv"
+if ! .venv/bin/python -c 'import mapbox_vector_tile, shapely, moto' >/dev/null 2>&1 || [ ! -x .venv/bin/moto_server ]; then
+  echo "install-test-deps: python venv with mapbox-vector-tile, shapely and moto[server] in .venv"
   python3 -m venv .venv
-  .venv/bin/pip install --quiet --disable-pip-version-check 'mapbox-vector-tile>=2.1,<3' 'shapely>=2,<3'
+  .venv/bin/pip install --quiet --disable-pip-version-check 'mapbox-vector-tile>=2.1,<3' 'shapely>=2,<3' 'moto[server]>=5,<6'
 fi
 
 # martin's `mbtiles` tool, for `mbtiles validate` in tests/compat.rs (a ~10 minute build the first time).

@@ -9,6 +9,7 @@
 mod file;
 mod manage;
 mod records;
+mod s3;
 mod store;
 mod upload;
 

@@ -45,7 +45,7 @@ pub enum StoreError {
     },
     #[error("`{key}` is not a safe object key")]
     UnsafeKey { key: String },
-    #[error("`{url}`: unsupported store (expected file://DIR)")]
+    #[error("`{url}`: unsupported store (expected file://DIR or s3://BUCKET/PREFIX)")]
     UnsupportedUrl { url: String },
 }
 
@@ -63,8 +63,12 @@ pub trait Store: Send + Sync {
     fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError>;
 }
 
-/// Opens the store a `--to` URL names: `file://DIR` (relative or absolute; created if missing).
+/// Opens the store a `--to` URL names: `file://DIR` (relative or absolute; created if missing) or
+/// `s3://BUCKET/PREFIX` (standard AWS configuration; see the `s3` module).
 pub fn open(url: &str) -> Result<Box<dyn Store>, StoreError> {
+    if url.starts_with("s3://") {
+        return Ok(Box::new(super::s3::S3Store::new(url)?));
+    }
     if let Some(dir) = url.strip_prefix("file://") {
         if dir.is_empty() {
             return Err(StoreError::UnsupportedUrl { url: url.to_owned() });
@@ -98,8 +102,10 @@ mod tests {
     }
 
     #[test]
-    fn only_file_urls_for_now() {
-        assert!(matches!(open("s3://bucket/x"), Err(StoreError::UnsupportedUrl { .. })));
+    fn unknown_urls_are_refused() {
+        assert!(matches!(open("ftp://bucket/x"), Err(StoreError::UnsupportedUrl { .. })));
+        assert!(matches!(open("s3:///x"), Err(StoreError::UnsupportedUrl { .. })));
+        assert!(matches!(open("s3://bucket/../x"), Err(StoreError::UnsafeKey { .. })));
         assert!(matches!(open("file://"), Err(StoreError::UnsupportedUrl { .. })));
     }
 }

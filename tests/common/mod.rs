@@ -8,6 +8,8 @@ use std::process::{Command, Output};
 use rusqlite::Connection;
 use serde_json::Value;
 
+pub mod s3;
+
 /// The repository root.
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -21,6 +23,16 @@ pub fn tilepress(args: &[&str]) -> Output {
         .env_remove("RUST_LOG")
         .output()
         .expect("run tilepress")
+}
+
+/// Runs `tilepress ARGS` with extra environment variables.
+pub fn tilepress_env(args: &[&str], env: &[(&str, String)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tilepress"));
+    command.args(args).current_dir(repo()).env_remove("RUST_LOG").env_remove("AWS_PROFILE");
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    command.output().expect("run tilepress")
 }
 
 /// Runs a build that must succeed, returning its stdout.

@@ -1,0 +1,123 @@
+//! Publishing through the S3 protocol to a real S3-compatible server (moto, started on loopback): the whole
+//! publish / republish / change / rollback / verify cycle, conditional writes with one winner under
+//! concurrency, and clear errors for a missing bucket.
+
+mod common;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use common::s3::Moto;
+use common::*;
+use serde_json::Value;
+use tilepress::publish::{self, Condition, PutOptions, StoreError};
+
+fn run(moto: &Moto, args: &[&str]) -> Value {
+    let out = tilepress_env(args, &moto.env());
+    assert!(out.status.success(), "tilepress {args:?}:\n{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("--json output")
+}
+
+fn valletta(dir: &Path, lon: f64) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(repo().join("fixtures/valletta.geojson")).expect("fixture");
+    let mut doc: Value = serde_json::from_str(&text).expect("json");
+    let poi = doc["features"]
+        .as_array_mut()
+        .expect("features")
+        .iter_mut()
+        .find(|f| f["properties"]["name"] == "Il-Furjana")
+        .expect("poi");
+    poi["geometry"]["coordinates"][0] = serde_json::json!(lon);
+    std::fs::write(dir.join("valletta.geojson"), serde_json::to_vec(&doc).expect("json")).expect("write");
+    tileset_in(
+        dir,
+        "name = \"valletta\"\nminzoom = 10\nmaxzoom = 14\n[[layers]]\nid = \"v\"\nsource = \"valletta.geojson\"\n",
+    )
+}
+
+#[test]
+fn publish_cycle_through_s3() {
+    let moto = Moto::start();
+    moto.create_bucket("tiles");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let to = "s3://tiles/nightly";
+    let t = valletta(dir.path(), 14.505_271_6);
+    let t = t.to_str().expect("path");
+
+    let first = run(&moto, &["publish", t, "--to", to, "--json"]);
+    assert_eq!(first["outcome"], "published");
+    assert_eq!(first["store"], "s3://tiles/nightly");
+    let v1 = first["version"].as_str().expect("version").to_owned();
+    let uploaded = first["objects_uploaded"].as_u64().expect("count");
+    assert!(uploaded > 10);
+
+    let again = run(&moto, &["publish", t, "--to", to, "--json"]);
+    assert_eq!(again["outcome"], "unchanged");
+    assert_eq!(again["objects_uploaded"], 0);
+
+    valletta(dir.path(), 14.505_771_6);
+    let second = run(&moto, &["publish", t, "--to", to, "--json"]);
+    assert_eq!(second["diff"]["changed"], 5);
+    assert_eq!(second["objects_uploaded"], 5 + 3, "only the changed tiles, the archive, manifest and record");
+    assert_eq!(second["previous"].as_str(), Some(v1.as_str()));
+
+    let verified = run(&moto, &["verify", "valletta", "--to", to, "--json"]);
+    assert_eq!(verified["problem_count"], 0);
+    assert!(verified["objects"].as_u64().expect("objects") > 10);
+
+    let back = run(&moto, &["rollback", "valletta", "--to", to, "--json"]);
+    assert_eq!(back["to"].as_str(), Some(v1.as_str()));
+    assert_eq!(run(&moto, &["verify", "valletta", "--to", to, "--json"])["version"].as_str(), Some(v1.as_str()));
+    let list = run(&moto, &["versions", "valletta", "--to", to, "--json"]);
+    assert_eq!(list.as_array().map(Vec::len), Some(2));
+}
+
+#[test]
+fn conditional_writes_have_exactly_one_winner() {
+    let moto = Moto::start();
+    moto.create_bucket("race");
+    for (k, v) in moto.env() {
+        // SAFETY: set before any thread of this test reads the environment.
+        unsafe { std::env::set_var(k, v) };
+    }
+    let store: Arc<dyn publish::Store> = Arc::from(publish::open("s3://race/p").expect("store"));
+    let opts = |condition| PutOptions {
+        content_type: "application/json",
+        content_encoding: None,
+        cache_control: "no-cache",
+        condition,
+    };
+    let etag = store.put("set/current.json", b"{\"v\":0}", &opts(Condition::IfAbsent)).expect("create");
+    assert!(matches!(
+        store.put("set/current.json", b"{}", &opts(Condition::IfAbsent)),
+        Err(StoreError::PreconditionFailed { .. })
+    ));
+    let handles: Vec<_> = (0..8)
+        .map(|i| {
+            let store = store.clone();
+            let etag = etag.clone();
+            std::thread::spawn(move || {
+                let body = format!("{{\"v\":{}}}", i + 1);
+                match store.put("set/current.json", body.as_bytes(), &opts(Condition::IfMatch(etag))) {
+                    Ok(_) => 1,
+                    Err(StoreError::PreconditionFailed { .. }) => 0,
+                    Err(e) => panic!("unexpected error: {e}"),
+                }
+            })
+        })
+        .collect();
+    let winners: u32 = handles.into_iter().map(|h| h.join().expect("thread")).sum();
+    assert_eq!(winners, 1, "one conditional write wins, the others get 412");
+}
+
+#[test]
+fn a_missing_bucket_is_a_clear_error() {
+    let moto = Moto::start();
+    let out = tilepress_env(&["versions", "default", "--to", "s3://no-such-bucket/x"], &moto.env());
+    assert_eq!(out.status.code(), Some(5));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("s3://no-such-bucket"), "{stderr}");
+    let verbose = tilepress_env(&["-vv", "versions", "default", "--to", "s3://no-such-bucket/x"], &moto.env());
+    let everything = format!("{stderr}{}", String::from_utf8_lossy(&verbose.stderr));
+    assert!(!everything.contains(common::s3::SECRET), "the secret key must never be printed, even at trace level");
+}
