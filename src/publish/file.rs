@@ -12,7 +12,7 @@ use super::store::{Condition, PutOptions, Store, StoreError, check_key};
 
 /// How long a conditional put waits for another publisher's lock before giving up.
 const LOCK_WAIT: Duration = Duration::from_secs(10);
-/// A lock older than this was left by a crashed publisher and may be broken.
+/// A lock older than this was left by a crashed publisher and may be broken (sooner when its process is gone).
 const STALE_LOCK: Duration = Duration::from_secs(120);
 
 pub struct FileStore {
@@ -152,13 +152,18 @@ impl Lock {
         let started = Instant::now();
         loop {
             match OpenOptions::new().write(true).create_new(true).open(&path) {
-                Ok(_) => return Ok(Lock { path }),
+                Ok(mut file) => {
+                    // The holder's process id, so that a lock left by a killed publisher can be recognised.
+                    let _ = write!(file, "{}", std::process::id());
+                    return Ok(Lock { path });
+                }
                 Err(e) if e.kind() == ErrorKind::AlreadyExists => {
-                    let stale = fs::metadata(&path)
+                    let old = fs::metadata(&path)
                         .and_then(|m| m.modified())
                         .ok()
                         .and_then(|t| t.elapsed().ok())
                         .is_some_and(|age| age > STALE_LOCK);
+                    let stale = old || holder_is_gone(&path);
                     if stale {
                         let _ = fs::remove_file(&path);
                         continue;
@@ -172,6 +177,14 @@ impl Lock {
             }
         }
     }
+}
+
+/// True when the lock file names a process that no longer runs (Linux: no `/proc/PID`). A lock being written
+/// right now (empty file) is not stale.
+fn holder_is_gone(lock: &Path) -> bool {
+    let Ok(text) = fs::read_to_string(lock) else { return false };
+    let Ok(pid) = text.trim().parse::<u32>() else { return false };
+    Path::new("/proc/self").exists() && !Path::new(&format!("/proc/{pid}")).exists()
 }
 
 impl Drop for Lock {
@@ -209,6 +222,18 @@ mod tests {
         assert_eq!(store.head("set/tiles/ab/abcd").expect("head"), Some(4));
         assert_eq!(store.list("set/").expect("list"), vec!["set/current.json", "set/tiles/ab/abcd"]);
         assert!(store.get("set/../x").is_err());
+    }
+
+    #[test]
+    fn a_lock_left_by_a_dead_process_is_broken() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = FileStore::new(dir.path().to_owned()).expect("store");
+        // A lock naming a process id that cannot exist (above Linux's pid_max).
+        std::fs::write(dir.path().join("current.json.lock"), "4294967295").expect("lock");
+        let started = Instant::now();
+        store.put("current.json", b"v1", &opts(Condition::IfAbsent)).expect("the dead holder's lock is broken");
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert!(!dir.path().join("current.json.lock").exists());
     }
 
     #[test]

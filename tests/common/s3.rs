@@ -24,23 +24,38 @@ impl Moto {
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {} (run `make test-deps`): {e}", server.display()));
+        let moto = Moto { child, endpoint: format!("http://127.0.0.1:{port}") };
+        // Ready means answering HTTP, not just accepting connections (the server may still restart once).
         let started = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        while moto.request("GET", "/").is_none_or(|r| !r.starts_with("HTTP/1.1 200")) {
             assert!(started.elapsed() < Duration::from_secs(30), "moto_server did not start");
             std::thread::sleep(Duration::from_millis(100));
         }
-        Moto { child, endpoint: format!("http://127.0.0.1:{port}") }
+        moto
+    }
+
+    /// One unsigned HTTP request; the raw response, or `None` if the connection failed.
+    fn request(&self, method: &str, path: &str) -> Option<String> {
+        let addr = self.endpoint.trim_start_matches("http://");
+        let mut stream = TcpStream::connect(addr).ok()?;
+        stream.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+        write!(stream, "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            .ok()?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response).ok()?;
+        Some(response)
     }
 
     /// Creates a bucket (moto accepts an unsigned request).
     pub fn create_bucket(&self, bucket: &str) {
-        let addr = self.endpoint.trim_start_matches("http://");
-        let mut stream = TcpStream::connect(addr).expect("connect");
-        write!(stream, "PUT /{bucket} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-            .expect("request");
-        let mut response = String::new();
-        stream.read_to_string(&mut response).expect("response");
-        assert!(response.starts_with("HTTP/1.1 200"), "create bucket: {response}");
+        let started = Instant::now();
+        loop {
+            match self.request("PUT", &format!("/{bucket}")) {
+                Some(r) if r.starts_with("HTTP/1.1 200") => return,
+                other => assert!(started.elapsed() < Duration::from_secs(15), "create bucket {bucket}: {other:?}"),
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     /// The environment a tilepress process needs to reach this server.
