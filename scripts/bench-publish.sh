@@ -28,7 +28,15 @@ id = "osm"
 source = "malta.geojson"
 TOML
 to=s3://bench/tiles
-report() { python3 -c 'import json,sys; r=json.load(sys.stdin); mb=r["bytes_uploaded"]/1e6; s=r["seconds"]; print(f"{sys.argv[1]:<28} {r["outcome"]:<10} {r["objects_uploaded"]:>8} {r["objects_skipped"]:>8} {mb:>9.2f} {s:>8.2f} {r["objects_uploaded"]/s if s else 0:>9.0f} {mb/s if s else 0:>7.2f}")' "$1"; }
+report() {
+  python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+up, skip, s = r["objects_uploaded"], r["objects_skipped"], r["seconds"]
+mb = r["bytes_uploaded"] / 1e6
+print("%-28s %-10s %8d %8d %9.2f %8.2f %9.0f %7.2f" % (sys.argv[1], r["outcome"], up, skip, mb, s, up / s if s else 0, mb / s if s else 0))
+' "$1"
+}
 printf '%-28s %-10s %8s %8s %9s %8s %9s %7s\n' step outcome uploaded skipped MB seconds "objects/s" "MB/s"
 "$bin" -q publish "$work/malta.toml" --to "$to" --json | report "first publish"
 "$bin" -q publish "$work/malta.toml" --to "$to" --json | report "republish, no change"

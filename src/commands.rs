@@ -2,6 +2,14 @@
 //! for a pipeline.
 
 use std::io::IsTerminal;
+
+/// `println!` that does not panic when stdout is closed early (`tilepress diff … | head`).
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
 use std::path::PathBuf;
 
 use serde_json::json;
@@ -33,7 +41,7 @@ pub fn build(args: BuildArgs) -> tilepress::Result<()> {
     if args.json {
         print_json(&summary);
     } else {
-        println!("{summary}");
+        say!("{summary}");
     }
     Ok(())
 }
@@ -44,9 +52,9 @@ pub fn manifest(args: ManifestArgs) -> tilepress::Result<()> {
     if args.json {
         print_json(&info);
     } else {
-        println!("manifest of {} → {}", args.mbtiles.display(), info.path.display());
-        println!("  tiles   {} ({} bytes)", info.tiles, info.bytes);
-        println!("  sha256  {}", info.sha256);
+        say!("manifest of {} → {}", args.mbtiles.display(), info.path.display());
+        say!("  tiles   {} ({} bytes)", info.tiles, info.bytes);
+        say!("  sha256  {}", info.sha256);
     }
     Ok(())
 }
@@ -79,26 +87,29 @@ pub fn diff(args: DiffArgs) -> tilepress::Result<bool> {
         print_json(&value);
         return Ok(identical);
     }
-    println!("old  {}  ({} tiles)", args.old.display(), result.old_tiles);
-    println!("new  {}  ({} tiles)", args.new.display(), result.new_tiles);
-    println!(
+    say!("old  {}  ({} tiles)", args.old.display(), result.old_tiles);
+    say!("new  {}  ({} tiles)", args.new.display(), result.new_tiles);
+    say!(
         "{:>5} {:>9} {:>9} {:>9} {:>10} {:>12} {:>12}",
-        "zoom", "added", "changed", "removed", "unchanged", "+bytes", "-bytes"
+        "zoom",
+        "added",
+        "changed",
+        "removed",
+        "unchanged",
+        "+bytes",
+        "-bytes"
     );
     let row = |label: String, z: &manifest::ZoomDiff| {
         let plus = z.added_bytes + z.changed_new_bytes;
         let minus = z.removed_bytes + z.changed_old_bytes;
-        println!(
-            "{label:>5} {:>9} {:>9} {:>9} {:>10} {plus:>12} {minus:>12}",
-            z.added, z.changed, z.removed, z.unchanged
-        );
+        say!("{label:>5} {:>9} {:>9} {:>9} {:>10} {plus:>12} {minus:>12}", z.added, z.changed, z.removed, z.unchanged);
     };
     for (z, counts) in &result.per_zoom {
         row(format!("z{z}"), counts);
     }
     row("all".to_owned(), &result.total());
     if !result.header_changes.is_empty() {
-        println!("header changes: {}", result.header_changes.join(", "));
+        say!("header changes: {}", result.header_changes.join(", "));
     }
     for change in &changes {
         let (tile, old, new) = match change {
@@ -106,9 +117,9 @@ pub fn diff(args: DiffArgs) -> tilepress::Result<bool> {
             Change::Removed(o) => (o.tile, o.hash_hex(), "-".to_owned()),
             Change::Changed { old, new } => (old.tile, old.hash_hex(), new.hash_hex()),
         };
-        println!("{tile}  {old} → {new}");
+        say!("{tile}  {old} → {new}");
     }
-    println!("{}", if identical { "identical" } else { "different" });
+    say!("{}", if identical { "identical" } else { "different" });
     Ok(identical)
 }
 
@@ -136,7 +147,7 @@ pub fn publish(args: PublishArgs) -> tilepress::Result<()> {
             };
             let summary = tilepress::build(&tileset, &options)?;
             if !args.json {
-                println!("{summary}");
+                say!("{summary}");
             }
             (output, summary.manifest)
         }
@@ -161,9 +172,9 @@ pub fn publish(args: PublishArgs) -> tilepress::Result<()> {
     let d = report.diff;
     match report.outcome.as_str() {
         "unchanged" => {
-            println!("{set}: identical to the live version {}; nothing uploaded, pointer not swapped", report.version)
+            say!("{set}: identical to the live version {}; nothing uploaded, pointer not swapped", report.version)
         }
-        "dry-run" => println!(
+        "dry-run" => say!(
             "{set}: dry run: would publish {} with {} tile objects to check/upload (+{} ~{} -{} tiles vs {})",
             report.version,
             report.objects_uploaded,
@@ -172,7 +183,7 @@ pub fn publish(args: PublishArgs) -> tilepress::Result<()> {
             d.removed,
             report.previous.as_deref().unwrap_or("nothing")
         ),
-        _ => println!(
+        _ => say!(
             "{set}: published {} to {} (previous: {})\n  tiles    +{} added, ~{} changed, -{} removed, {} unchanged\n  objects  {} uploaded ({} bytes), {} already there\n  time     {:.2} s",
             report.version,
             report.store,
@@ -197,10 +208,10 @@ pub fn versions(args: SetArgs) -> tilepress::Result<()> {
         print_json(&list);
         return Ok(());
     }
-    println!("{} in {}:", args.set, store.location());
+    say!("{} in {}:", args.set, store.location());
     for info in &list {
         let r = &info.record;
-        println!(
+        say!(
             "{} {}  {} tiles  {} bytes  +{} ~{} -{}  created {}",
             if info.live { "*" } else { " " },
             r.version,
@@ -212,7 +223,7 @@ pub fn versions(args: SetArgs) -> tilepress::Result<()> {
             r.created_at
         );
     }
-    println!("(* = live)");
+    say!("(* = live)");
     Ok(())
 }
 
@@ -222,7 +233,7 @@ pub fn rollback(args: RollbackArgs) -> tilepress::Result<()> {
     if args.target.json {
         print_json(&report);
     } else {
-        println!("{}: live version {} → {} (generation {})", report.set, report.from, report.to, report.generation);
+        say!("{}: live version {} → {} (generation {})", report.set, report.from, report.to, report.generation);
     }
     Ok(())
 }
@@ -234,12 +245,16 @@ pub fn verify(args: VerifyArgs) -> tilepress::Result<bool> {
     if args.target.json {
         print_json(&report);
     } else {
-        println!(
+        say!(
             "{} {}: {} tiles, {} objects checked, {} problems",
-            report.set, report.version, report.tiles, report.objects, report.problem_count
+            report.set,
+            report.version,
+            report.tiles,
+            report.objects,
+            report.problem_count
         );
         for key in &report.problems {
-            println!("  missing or damaged: {key}");
+            say!("  missing or damaged: {key}");
         }
     }
     Ok(report.problem_count == 0)
@@ -258,7 +273,7 @@ fn change_json(change: &Change) -> serde_json::Value {
 
 fn print_json(value: &impl serde::Serialize) {
     match serde_json::to_string(value) {
-        Ok(json) => println!("{json}"),
+        Ok(json) => say!("{json}"),
         Err(err) => eprintln!("error: cannot write the result as JSON: {err}"),
     }
 }
