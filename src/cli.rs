@@ -44,6 +44,26 @@ pub enum Command {
     Rollback(RollbackArgs),
     /// Check that every object of a version (default: the live one) is present with the right checksum.
     Verify(VerifyArgs),
+    /// Remove tiles, archives and versions that no retained version needs (older than a grace period).
+    Gc(GcArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GcArgs {
+    #[command(flatten)]
+    pub target: SetArgs,
+    /// Keep the newest N versions besides the live one.
+    #[arg(long, default_value_t = 5)]
+    pub keep: usize,
+    /// Also keep this version (repeatable).
+    #[arg(long = "keep-version")]
+    pub keep_versions: Vec<String>,
+    /// Never remove anything younger than this: 7d, 12h, 30m, 45s, 0.
+    #[arg(long, default_value = "7d", value_parser = tilepress::publish::parse_grace)]
+    pub grace: std::time::Duration,
+    /// List what would be removed; remove nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// The default store: a local folder standing in for S3.

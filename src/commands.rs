@@ -14,7 +14,7 @@ use std::path::PathBuf;
 
 use serde_json::json;
 
-use crate::cli::{BuildArgs, DiffArgs, ManifestArgs, PublishArgs, RollbackArgs, SetArgs, VerifyArgs};
+use crate::cli::{BuildArgs, DiffArgs, GcArgs, ManifestArgs, PublishArgs, RollbackArgs, SetArgs, VerifyArgs};
 use tilepress::manifest::{self, Change, ManifestReader};
 use tilepress::publish::{self, PublishRequest};
 use tilepress::{BuildOptions, Tileset};
@@ -258,6 +258,34 @@ pub fn verify(args: VerifyArgs) -> tilepress::Result<bool> {
         }
     }
     Ok(report.problem_count == 0)
+}
+
+pub fn gc(args: GcArgs) -> tilepress::Result<()> {
+    let store = publish::open(&args.target.to).map_err(publish::PublishError::from)?;
+    let request = publish::GcRequest {
+        set: &args.target.set,
+        keep_last: args.keep,
+        keep_versions: &args.keep_versions,
+        grace: args.grace,
+        dry_run: args.dry_run,
+    };
+    let report = publish::gc(store.as_ref(), &request)?;
+    if args.target.json {
+        print_json(&report);
+    } else {
+        let verb = if report.dry_run { "would remove" } else { "removed" };
+        say!(
+            "{}: kept {} versions ({}); {verb} {} versions, {} tiles, {} archives; {} unreferenced objects spared (younger than the grace period)",
+            report.set,
+            report.kept_versions.len(),
+            report.kept_versions.join(", "),
+            report.removed_versions.len(),
+            report.removed_tiles,
+            report.removed_archives,
+            report.spared_young
+        );
+    }
+    Ok(())
 }
 
 fn change_json(change: &Change) -> serde_json::Value {

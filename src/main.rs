@@ -21,6 +21,7 @@ fn main() -> ExitCode {
         Command::Publish(args) => exit(commands::publish(args)),
         Command::Versions(args) => exit(commands::versions(args)),
         Command::Rollback(args) => exit(commands::rollback(args)),
+        Command::Gc(args) => exit(commands::gc(args)),
         Command::Verify(args) => match commands::verify(args) {
             Ok(true) => ExitCode::SUCCESS,
             Ok(false) => ExitCode::from(8),

@@ -168,3 +168,46 @@ fn verify_finds_a_damaged_tile_and_bad_state_is_refused() {
     let out = tilepress(&["versions", "nothing-here", "--to", &to]);
     assert_eq!(out.status.code(), Some(7));
 }
+
+#[test]
+fn gc_removes_only_what_no_kept_version_needs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let to = store_url(dir.path());
+    let mut versions = Vec::new();
+    // Three versions, each moving the same POI: each has 5 tiles (one per zoom) of its own.
+    for lon in [14.5052716, 14.5057716, 14.5062716] {
+        let tileset = valletta(dir.path(), |features| {
+            let poi = features.iter_mut().find(|f| f["properties"]["name"] == "Il-Furjana").expect("poi");
+            poi["geometry"]["coordinates"][0] = serde_json::json!(lon);
+        });
+        let report = run_json(&["publish", tileset.to_str().expect("path"), "--to", &to, "--json"]);
+        versions.push(report["version"].as_str().expect("version").to_owned());
+    }
+    let (v1, v2, v3) = (&versions[0], &versions[1], &versions[2]);
+    let store = dir.path().join("store");
+    let before = count_files(&store);
+
+    // Everything is younger than the default grace period of 7 days: nothing goes.
+    let young = run_json(&["gc", "valletta", "--to", &to, "--keep", "0", "--json"]);
+    assert_eq!((young["removed_tiles"].as_u64(), young["spared_young"].as_u64().map(|n| n > 0)), (Some(0), Some(true)));
+    // A dry run says what would go and removes nothing.
+    let dry = run_json(&["gc", "valletta", "--to", &to, "--keep", "0", "--grace", "0", "--dry-run", "--json"]);
+    assert_eq!(dry["removed_tiles"], 10);
+    assert_eq!(count_files(&store), before);
+
+    // Keep the live v3 and the pinned v1: v2's own 5 tiles, its archive and its files go.
+    let pinned =
+        run_json(&["gc", "valletta", "--to", &to, "--keep", "0", "--keep-version", v1, "--grace", "0", "--json"]);
+    assert_eq!(pinned["removed_versions"], serde_json::json!([v2]));
+    assert_eq!((pinned["removed_tiles"].as_u64(), pinned["removed_archives"].as_u64()), (Some(5), Some(1)));
+    assert_eq!(run_json(&["verify", "valletta", "--to", &to, "--json"])["problem_count"], 0);
+    assert_eq!(run_json(&["verify", "valletta", "--to", &to, "--version", v1, "--json"])["problem_count"], 0);
+    let gone = tilepress(&["rollback", "valletta", "--to", &to, "--version", v2]);
+    assert_eq!(gone.status.code(), Some(7), "a collected version cannot be rolled back to");
+
+    let last = run_json(&["gc", "valletta", "--to", &to, "--keep", "0", "--grace", "0", "--json"]);
+    assert_eq!(last["kept_versions"], serde_json::json!([v3]));
+    assert_eq!(last["removed_tiles"], 5);
+    assert_eq!(run_json(&["verify", "valletta", "--to", &to, "--json"])["version"].as_str(), Some(v3.as_str()));
+    assert!(store.join("valletta/history/00000000000000000003.json").is_file(), "history is never collected");
+}

@@ -70,6 +70,13 @@ fn publish_cycle_through_s3() {
     assert_eq!(run(&moto, &["verify", "valletta", "--to", to, "--json"])["version"].as_str(), Some(v1.as_str()));
     let list = run(&moto, &["versions", "valletta", "--to", to, "--json"]);
     assert_eq!(list.as_array().map(Vec::len), Some(2));
+
+    // Live is v1 again: gc keeping no older version removes v2 and its 5 tiles, through S3 list and delete.
+    let collected = run(&moto, &["gc", "valletta", "--to", to, "--keep", "0", "--grace", "0", "--json"]);
+    assert_eq!(collected["removed_versions"].as_array().map(Vec::len), Some(1));
+    assert_eq!(collected["removed_tiles"], 5);
+    assert_eq!(run(&moto, &["verify", "valletta", "--to", to, "--json"])["problem_count"], 0);
+    assert_eq!(run(&moto, &["versions", "valletta", "--to", to, "--json"]).as_array().map(Vec::len), Some(1));
 }
 
 #[test]

@@ -8,7 +8,7 @@ use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::store::{Condition, PutOptions, Store, StoreError, check_key};
+use super::store::{Condition, Listed, PutOptions, Store, StoreError, check_key};
 
 /// How long a conditional put waits for another publisher's lock before giving up.
 const LOCK_WAIT: Duration = Duration::from_secs(10);
@@ -103,7 +103,16 @@ impl Store for FileStore {
         result.map(|()| etag(data))
     }
 
-    fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+    fn delete(&self, key: &str) -> Result<(), StoreError> {
+        let path = self.path(key)?;
+        match fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io(&path, e)),
+        }
+    }
+
+    fn list(&self, prefix: &str) -> Result<Vec<Listed>, StoreError> {
         let base = self.path(prefix.trim_end_matches('/'))?;
         let mut out = Vec::new();
         let mut stack = vec![base];
@@ -121,12 +130,18 @@ impl Store for FileStore {
                 } else if let Ok(rel) = path.strip_prefix(&self.root) {
                     let key = rel.to_string_lossy().replace('\\', "/");
                     if !key.ends_with(".lock") {
-                        out.push(key);
+                        let age = entry
+                            .metadata()
+                            .and_then(|m| m.modified())
+                            .ok()
+                            .and_then(|t| t.elapsed().ok())
+                            .unwrap_or_default();
+                        out.push(Listed { key, age });
                     }
                 }
             }
         }
-        out.sort();
+        out.sort_by(|a, b| a.key.cmp(&b.key));
         Ok(out)
     }
 }
@@ -220,7 +235,11 @@ mod tests {
         let immutable = PutOptions { cache_control: IMMUTABLE, ..opts(Condition::Always) };
         store.put("set/tiles/ab/abcd", b"tile", &immutable).expect("put");
         assert_eq!(store.head("set/tiles/ab/abcd").expect("head"), Some(4));
-        assert_eq!(store.list("set/").expect("list"), vec!["set/current.json", "set/tiles/ab/abcd"]);
+        let keys: Vec<String> = store.list("set/").expect("list").into_iter().map(|l| l.key).collect();
+        assert_eq!(keys, vec!["set/current.json", "set/tiles/ab/abcd"]);
+        store.delete("set/tiles/ab/abcd").expect("delete");
+        store.delete("set/tiles/ab/abcd").expect("deleting an absent object is fine");
+        assert_eq!(store.head("set/tiles/ab/abcd").expect("head"), None);
         assert!(store.get("set/../x").is_err());
     }
 

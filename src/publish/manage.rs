@@ -24,7 +24,7 @@ pub fn versions(store: &dyn Store, set: &str) -> Result<Vec<VersionInfo>, Publis
     let layout = checked(set)?;
     let live = read_pointer(store, &layout)?.map(|(p, _)| p.version);
     let mut out = Vec::new();
-    for key in store.list(&layout.versions_prefix())? {
+    for key in store.list(&layout.versions_prefix())?.into_iter().map(|l| l.key) {
         if !key.ends_with("/version.json") {
             continue;
         }
@@ -135,11 +135,16 @@ pub fn verify(store: &dyn Store, set: &str, version: Option<&str>) -> Result<Ver
     Ok(VerifyReport { set: set.to_owned(), version, tiles, objects: hashes.len() as u64, problems, problem_count })
 }
 
-fn checked(set: &str) -> Result<Layout, PublishError> {
+pub(crate) fn checked(set: &str) -> Result<Layout, PublishError> {
     if check_set_name(set) { Ok(Layout::new(set)) } else { Err(PublishError::UnsafeSet { set: set.to_owned() }) }
 }
 
-fn read_record(store: &dyn Store, layout: &Layout, set: &str, version: &str) -> Result<VersionRecord, PublishError> {
+pub(crate) fn read_record(
+    store: &dyn Store,
+    layout: &Layout,
+    set: &str,
+    version: &str,
+) -> Result<VersionRecord, PublishError> {
     if super::store::check_key(version).is_err() || version.contains('/') {
         return Err(PublishError::UnknownVersion { set: set.to_owned(), version: version.to_owned() });
     }

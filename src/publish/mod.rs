@@ -7,6 +7,7 @@
 //! rerun uploads only what is missing.
 
 mod file;
+mod gc;
 mod manage;
 mod records;
 mod s3;
@@ -15,9 +16,10 @@ mod upload;
 
 use std::path::PathBuf;
 
+pub use gc::{GcReport, GcRequest, gc, parse_grace};
 pub use manage::{RollbackReport, VerifyReport, VersionInfo, rollback, verify, versions};
 pub use records::{DiffSummary, HistoryRecord, Layout, Pointer, VersionRecord, check_set_name};
-pub use store::{Condition, PutOptions, Store, StoreError, open};
+pub use store::{Condition, Listed, PutOptions, Store, StoreError, open};
 pub use upload::{PublishReport, PublishRequest, publish};
 
 use crate::manifest::ManifestError;

@@ -17,7 +17,7 @@ use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
 
-use super::store::{Condition, PutOptions, Store, StoreError, check_key};
+use super::store::{Condition, Listed, PutOptions, Store, StoreError, check_key};
 
 /// Request attempts (the first try and the retries) for transient failures.
 const MAX_ATTEMPTS: u32 = 5;
@@ -163,20 +163,37 @@ impl Store for S3Store {
         })
     }
 
-    fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+    fn delete(&self, key: &str) -> Result<(), StoreError> {
+        let full = self.full_key(key)?;
+        self.runtime.block_on(async {
+            self.client
+                .delete_object()
+                .bucket(&self.bucket)
+                .key(&full)
+                .send()
+                .await
+                .map_err(|e| self.error(&full, e))?;
+            Ok(())
+        })
+    }
+
+    fn list(&self, prefix: &str) -> Result<Vec<Listed>, StoreError> {
         let full = self.full_key(prefix.trim_end_matches('/'))? + "/";
         self.runtime.block_on(async {
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
             let mut keys = Vec::new();
             let mut pages = self.client.list_objects_v2().bucket(&self.bucket).prefix(&full).into_paginator().send();
             while let Some(page) = pages.next().await {
                 let page = page.map_err(|err| self.error(&full, err))?;
                 for object in page.contents() {
                     if let Some(key) = object.key().and_then(|k| k.strip_prefix(&self.prefix)) {
-                        keys.push(key.to_owned());
+                        let written = object.last_modified().map_or(now, |t| t.secs().max(0) as u64);
+                        let age = Duration::from_secs(now.saturating_sub(written));
+                        keys.push(Listed { key: key.to_owned(), age });
                     }
                 }
             }
-            keys.sort();
+            keys.sort_by(|a, b| a.key.cmp(&b.key));
             Ok(keys)
         })
     }

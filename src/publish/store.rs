@@ -59,8 +59,18 @@ pub trait Store: Send + Sync {
     fn head(&self, key: &str) -> Result<Option<u64>, StoreError>;
     /// Stores an object under `options.condition`; returns its new ETag.
     fn put(&self, key: &str, data: &[u8], options: &PutOptions) -> Result<String, StoreError>;
-    /// Every key under a prefix (ending in `/`), sorted.
-    fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError>;
+    /// Every object under a prefix (ending in `/`), sorted by key.
+    fn list(&self, prefix: &str) -> Result<Vec<Listed>, StoreError>;
+    /// Removes an object (absent is fine).
+    fn delete(&self, key: &str) -> Result<(), StoreError>;
+}
+
+/// One object of a listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    pub key: String,
+    /// Time since it was last written.
+    pub age: std::time::Duration,
 }
 
 /// Opens the store a `--to` URL names: `file://DIR` (relative or absolute; created if missing) or
