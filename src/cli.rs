@@ -73,9 +73,12 @@ pub const DEFAULT_STORE: &str = "file://out/store";
 pub struct PublishArgs {
     /// The tileset file (names the published set: NAME, or NAME.REGION with --region).
     pub tileset: PathBuf,
-    /// The store: file://DIR.
+    /// The store: file://DIR or s3://BUCKET/PREFIX.
     #[arg(long, default_value = DEFAULT_STORE)]
     pub to: String,
+    /// S3 endpoint for an S3-compatible server (overrides AWS_ENDPOINT_URL).
+    #[arg(long)]
+    pub endpoint: Option<String>,
     /// Publish one named region of the tileset (set NAME.REGION).
     #[arg(long)]
     pub region: Option<String>,
@@ -85,7 +88,8 @@ pub struct PublishArgs {
     /// Say what would be uploaded; upload nothing and swap nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Allow a publish that removes more than 20% of the live version's tiles or bytes.
+    /// Allow a publish that removes more of the live version's tiles or bytes than the tileset's
+    /// `[publish] max_shrink` (default 20%).
     #[arg(long)]
     pub allow_shrink: bool,
     /// Worker threads for the build (default: one per core).
@@ -100,9 +104,12 @@ pub struct PublishArgs {
 pub struct SetArgs {
     /// The published set: NAME or NAME.REGION.
     pub set: String,
-    /// The store: file://DIR.
+    /// The store: file://DIR or s3://BUCKET/PREFIX.
     #[arg(long, default_value = DEFAULT_STORE)]
     pub to: String,
+    /// S3 endpoint for an S3-compatible server (overrides AWS_ENDPOINT_URL).
+    #[arg(long)]
+    pub endpoint: Option<String>,
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,

@@ -129,7 +129,7 @@ pub fn publish(args: PublishArgs) -> tilepress::Result<()> {
         Some(region) => format!("{}.{region}", tileset.name),
         None => tileset.name.clone(),
     };
-    let store = publish::open(&args.to).map_err(publish::PublishError::from)?;
+    let store = publish::open_with_endpoint(&args.to, args.endpoint.as_deref()).map_err(publish::PublishError::from)?;
     let (mbtiles, manifest_path) = match &args.mbtiles {
         Some(path) => {
             let manifest_path = std::env::temp_dir().join(format!("tilepress-{}.manifest.zst", std::process::id()));
@@ -158,7 +158,7 @@ pub fn publish(args: PublishArgs) -> tilepress::Result<()> {
         manifest: &manifest_path,
         dry_run: args.dry_run,
         allow_shrink: args.allow_shrink,
-        max_shrink: publish::DEFAULT_MAX_SHRINK,
+        max_shrink: tileset.max_shrink,
     };
     let result = publish::publish(store.as_ref(), &request);
     if args.mbtiles.is_some() {
@@ -202,7 +202,7 @@ pub fn publish(args: PublishArgs) -> tilepress::Result<()> {
 }
 
 pub fn versions(args: SetArgs) -> tilepress::Result<()> {
-    let store = publish::open(&args.to).map_err(publish::PublishError::from)?;
+    let store = publish::open_with_endpoint(&args.to, args.endpoint.as_deref()).map_err(publish::PublishError::from)?;
     let list = publish::versions(store.as_ref(), &args.set)?;
     if args.json {
         print_json(&list);
@@ -228,7 +228,8 @@ pub fn versions(args: SetArgs) -> tilepress::Result<()> {
 }
 
 pub fn rollback(args: RollbackArgs) -> tilepress::Result<()> {
-    let store = publish::open(&args.target.to).map_err(publish::PublishError::from)?;
+    let store = publish::open_with_endpoint(&args.target.to, args.target.endpoint.as_deref())
+        .map_err(publish::PublishError::from)?;
     let report = publish::rollback(store.as_ref(), &args.target.set, args.version.as_deref())?;
     if args.target.json {
         print_json(&report);
@@ -240,7 +241,8 @@ pub fn rollback(args: RollbackArgs) -> tilepress::Result<()> {
 
 /// Returns whether the version verified.
 pub fn verify(args: VerifyArgs) -> tilepress::Result<bool> {
-    let store = publish::open(&args.target.to).map_err(publish::PublishError::from)?;
+    let store = publish::open_with_endpoint(&args.target.to, args.target.endpoint.as_deref())
+        .map_err(publish::PublishError::from)?;
     let report = publish::verify(store.as_ref(), &args.target.set, args.version.as_deref())?;
     if args.target.json {
         print_json(&report);
@@ -261,7 +263,8 @@ pub fn verify(args: VerifyArgs) -> tilepress::Result<bool> {
 }
 
 pub fn gc(args: GcArgs) -> tilepress::Result<()> {
-    let store = publish::open(&args.target.to).map_err(publish::PublishError::from)?;
+    let store = publish::open_with_endpoint(&args.target.to, args.target.endpoint.as_deref())
+        .map_err(publish::PublishError::from)?;
     let request = publish::GcRequest {
         set: &args.target.set,
         keep_last: args.keep,

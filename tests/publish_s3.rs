@@ -120,7 +120,10 @@ fn conditional_writes_have_exactly_one_winner() {
 #[test]
 fn a_missing_bucket_is_a_clear_error() {
     let moto = Moto::start();
-    let out = tilepress_env(&["versions", "default", "--to", "s3://no-such-bucket/x"], &moto.env());
+    // The endpoint given by flag rather than AWS_ENDPOINT_URL.
+    let env: Vec<(&str, String)> = moto.env().into_iter().filter(|(k, _)| *k != "AWS_ENDPOINT_URL").collect();
+    let out =
+        tilepress_env(&["versions", "default", "--to", "s3://no-such-bucket/x", "--endpoint", &moto.endpoint], &env);
     assert_eq!(out.status.code(), Some(5));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("s3://no-such-bucket"), "{stderr}");

@@ -23,6 +23,8 @@ pub const DEFAULT_BUFFER: u32 = 64;
 pub const DEFAULT_SIMPLIFY: f64 = 1.0;
 /// Default cap on one stored (gzip-compressed) tile.
 pub const DEFAULT_MAX_TILE_BYTES: usize = 500 * 1024;
+/// Default share of the live version's tiles or bytes a publish may remove without `--allow-shrink`.
+pub const DEFAULT_MAX_SHRINK: f64 = 0.20;
 /// Default cap on the features of one tile.
 pub const DEFAULT_MAX_TILE_FEATURES: usize = 200_000;
 
@@ -173,6 +175,8 @@ pub struct Tileset {
     /// `(lon, lat, zoom)`; defaults to the middle of the bounds.
     pub center: Option<(f64, f64, u8)>,
     pub limits: Limits,
+    /// Share of the live version's tiles or bytes a publish may remove without `--allow-shrink`.
+    pub max_shrink: f64,
     pub regions: BTreeMap<String, Region>,
     pub layers: Vec<Layer>,
 }
@@ -224,6 +228,10 @@ impl Tileset {
             max_tile_features: positive(raw.limits.max_tile_features, DEFAULT_MAX_TILE_FEATURES)
                 .map_err(|m| invalid("limits.max_tile_features", m))?,
         };
+        let max_shrink = raw.publish.max_shrink.unwrap_or(DEFAULT_MAX_SHRINK);
+        if !(0.0..=1.0).contains(&max_shrink) {
+            return Err(invalid("publish.max_shrink", format!("{max_shrink} must lie in [0, 1]")));
+        }
         let mut regions = BTreeMap::new();
         for (name, region) in raw.regions {
             let key = format!("regions.{name}");
@@ -296,6 +304,7 @@ impl Tileset {
             bounds,
             center,
             limits,
+            max_shrink,
             regions,
             layers,
         })

@@ -28,6 +28,8 @@ pub struct RawTileset {
     #[serde(default)]
     pub limits: RawLimits,
     #[serde(default)]
+    pub publish: RawPublish,
+    #[serde(default)]
     pub regions: BTreeMap<String, RawRegion>,
     #[serde(default)]
     pub layers: Vec<RawLayer>,
@@ -42,6 +44,13 @@ fn default_format() -> String {
 pub struct RawLimits {
     pub max_tile_bytes: Option<i64>,
     pub max_tile_features: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPublish {
+    /// Share (0–1) of the live version's tiles or bytes a publish may remove without `--allow-shrink`.
+    pub max_shrink: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -23,6 +23,7 @@ fn minimal_tileset_gets_defaults() {
     assert_eq!((t.minzoom, t.maxzoom, t.format), (0, 14, TileFormat::Mvt));
     assert_eq!(t.bounds, Bbox::WORLD);
     assert_eq!(t.limits, Limits::default());
+    assert_eq!(t.max_shrink, DEFAULT_MAX_SHRINK);
     let layer = &t.layers[0];
     assert_eq!((layer.minzoom, layer.maxzoom, layer.buffer, layer.simplify), (0, 14, 64, 1.0));
     assert_eq!(layer.source, dir.path().join("a.geojson"));
@@ -78,6 +79,10 @@ fn each_bad_value_names_its_key() {
         (
             "name = \"t\"\n[limits]\nmax_tile_bytes = 0\n[[layers]]\nid = \"a\"\nsource = \"a.geojson\"",
             "limits.max_tile_bytes",
+        ),
+        (
+            "name = \"t\"\n[publish]\nmax_shrink = 1.5\n[[layers]]\nid = \"a\"\nsource = \"a.geojson\"",
+            "publish.max_shrink: 1.5 must lie in [0, 1]",
         ),
     ];
     for (text, expected) in cases {

@@ -19,13 +19,12 @@ use std::path::PathBuf;
 pub use gc::{GcReport, GcRequest, gc, parse_grace};
 pub use manage::{RollbackReport, VerifyReport, VersionInfo, rollback, verify, versions};
 pub use records::{DiffSummary, HistoryRecord, Layout, Pointer, VersionRecord, check_set_name};
-pub use store::{Condition, Listed, PutOptions, Store, StoreError, open};
+pub use store::{Condition, Listed, PutOptions, Store, StoreError, open, open_with_endpoint};
 pub use upload::{PublishReport, PublishRequest, publish};
 
 use crate::manifest::ManifestError;
 
-/// Share of the live version's tiles or bytes a publish may remove without `--allow-shrink`.
-pub const DEFAULT_MAX_SHRINK: f64 = 0.20;
+pub use crate::config::DEFAULT_MAX_SHRINK;
 
 /// The error of the publish stage; every variant names the set, key or file at fault.
 #[derive(Debug, thiserror::Error)]

@@ -32,8 +32,8 @@ pub struct S3Store {
 }
 
 impl S3Store {
-    /// Connects to `s3://BUCKET[/PREFIX]` with the standard AWS configuration.
-    pub fn new(url: &str) -> Result<S3Store, StoreError> {
+    /// Connects to `s3://BUCKET[/PREFIX]` with the standard AWS configuration (`endpoint` overrides its endpoint).
+    pub fn new(url: &str, endpoint: Option<&str>) -> Result<S3Store, StoreError> {
         let rest = url.strip_prefix("s3://").ok_or_else(|| StoreError::UnsupportedUrl { url: url.to_owned() })?;
         let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
         if bucket.is_empty() {
@@ -50,7 +50,11 @@ impl S3Store {
             .map_err(|source| StoreError::Io { location: url.to_owned(), source })?;
         let http =
             aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https();
-        let sdk = runtime.block_on(aws_config::defaults(BehaviorVersion::latest()).http_client(http).load());
+        let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(http);
+        if let Some(endpoint) = endpoint {
+            loader = loader.endpoint_url(endpoint);
+        }
+        let sdk = runtime.block_on(loader.load());
         let path_style = sdk.endpoint_url().is_some()
             || std::env::var("AWS_S3_FORCE_PATH_STYLE").is_ok_and(|v| v.eq_ignore_ascii_case("true"));
         let config = aws_sdk_s3::config::Builder::from(&sdk)

@@ -76,8 +76,13 @@ pub struct Listed {
 /// Opens the store a `--to` URL names: `file://DIR` (relative or absolute; created if missing) or
 /// `s3://BUCKET/PREFIX` (standard AWS configuration; see the `s3` module).
 pub fn open(url: &str) -> Result<Box<dyn Store>, StoreError> {
+    open_with_endpoint(url, None)
+}
+
+/// [`open`], with an S3 endpoint that overrides the AWS configuration's (for S3-compatible servers).
+pub fn open_with_endpoint(url: &str, endpoint: Option<&str>) -> Result<Box<dyn Store>, StoreError> {
     if url.starts_with("s3://") {
-        return Ok(Box::new(super::s3::S3Store::new(url)?));
+        return Ok(Box::new(super::s3::S3Store::new(url, endpoint)?));
     }
     if let Some(dir) = url.strip_prefix("file://") {
         if dir.is_empty() {
