@@ -131,3 +131,68 @@ fn a_missing_bucket_is_a_clear_error() {
     let everything = format!("{stderr}{}", String::from_utf8_lossy(&verbose.stderr));
     assert!(!everything.contains(common::s3::SECRET), "the secret key must never be printed, even at trace level");
 }
+
+#[test]
+fn publish_rides_out_injected_faults_or_fails_without_swapping() {
+    use common::fault_proxy::{Fault, FaultProxy};
+    let moto = Moto::start();
+    moto.create_bucket("faults");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let t = valletta(dir.path(), 14.505_271_6);
+    let t = t.to_str().expect("path");
+    let to = "s3://faults/p";
+    // Tile PUTs number 2, 4 and 6 lose their connection, get a 503 SlowDown and a 500; the first pointer write
+    // meets a 409 ConditionalRequestConflict.
+    let tile_puts = std::sync::atomic::AtomicU64::new(0);
+    let proxy = FaultProxy::start(
+        &moto.endpoint,
+        Box::new(move |method, path, n| {
+            if method == "PUT" && path.contains("/tiles/") {
+                match tile_puts.fetch_add(1, std::sync::atomic::Ordering::Relaxed) {
+                    1 => Fault::Drop,
+                    3 => Fault::SlowDown503,
+                    5 => Fault::Internal500,
+                    _ => Fault::Forward,
+                }
+            } else if method == "PUT" && path.ends_with("current.json") && n == 0 {
+                Fault::Conflict409
+            } else {
+                Fault::Forward
+            }
+        }),
+    );
+    let env: Vec<(&str, String)> = moto
+        .env()
+        .into_iter()
+        .map(|(k, v)| if k == "AWS_ENDPOINT_URL" { (k, proxy.endpoint.clone()) } else { (k, v) })
+        .collect();
+    let out = tilepress_env(&["publish", t, "--to", to, "--json"], &env);
+    assert!(out.status.success(), "publish must retry through the faults:\n{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(proxy.injected.load(std::sync::atomic::Ordering::Relaxed), 4, "every fault was injected once");
+    let v1: Value = serde_json::from_slice(&out.stdout).expect("json");
+    // Checked directly against the server, without the proxy: the version is whole.
+    let verified = run(&moto, &["verify", "valletta", "--to", to, "--json"]);
+    assert_eq!(verified["problem_count"], 0);
+    assert_eq!(verified["version"], v1["version"]);
+
+    // A server that keeps failing the pointer write: the publish fails cleanly and v1 stays live.
+    let broken =
+        FaultProxy::start(
+            &moto.endpoint,
+            Box::new(|method, path, _| {
+                if method == "PUT" && path.ends_with("current.json") { Fault::Internal500 } else { Fault::Forward }
+            }),
+        );
+    valletta(dir.path(), 14.505_771_6);
+    let env: Vec<(&str, String)> = moto
+        .env()
+        .into_iter()
+        .map(|(k, v)| if k == "AWS_ENDPOINT_URL" { (k, broken.endpoint.clone()) } else { (k, v) })
+        .collect();
+    let out = tilepress_env(&["publish", t, "--to", to], &env);
+    assert_eq!(out.status.code(), Some(5), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("current.json"));
+    let live = run(&moto, &["verify", "valletta", "--to", to, "--json"]);
+    assert_eq!(live["version"], v1["version"], "the old version stays live");
+    assert_eq!(live["problem_count"], 0);
+}

@@ -8,6 +8,7 @@ use std::process::{Command, Output};
 use rusqlite::Connection;
 use serde_json::Value;
 
+pub mod fault_proxy;
 pub mod s3;
 
 /// The repository root.
