@@ -194,11 +194,14 @@ impl Lock {
     }
 }
 
-/// True when the lock file names a process that no longer runs (Linux: no `/proc/PID`). A lock being written
-/// right now (empty file) is not stale.
+/// True when the lock file names a process that no longer runs (Linux: no `/proc/PID`), or is still empty a
+/// while after it was made (its writer died between creating it and writing its pid).
 fn holder_is_gone(lock: &Path) -> bool {
     let Ok(text) = fs::read_to_string(lock) else { return false };
-    let Ok(pid) = text.trim().parse::<u32>() else { return false };
+    let Ok(pid) = text.trim().parse::<u32>() else {
+        let age = fs::metadata(lock).and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok());
+        return text.trim().is_empty() && age.is_some_and(|a| a > Duration::from_secs(2));
+    };
     Path::new("/proc/self").exists() && !Path::new(&format!("/proc/{pid}")).exists()
 }
 
