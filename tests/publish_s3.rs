@@ -196,3 +196,35 @@ fn publish_rides_out_injected_faults_or_fails_without_swapping() {
     assert_eq!(live["version"], v1["version"], "the old version stays live");
     assert_eq!(live["problem_count"], 0);
 }
+
+#[test]
+fn a_large_archive_goes_up_in_parts_and_verifies() {
+    let moto = Moto::start();
+    moto.create_bucket("big");
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A small tileset whose MBTiles is padded past 5 MiB (a table the tiles do not use), so the archive needs
+    // two parts of 5 MiB while the tiles stay few.
+    let tileset = valletta(dir.path(), 14.505_271_6);
+    let mbtiles = dir.path().join("padded.mbtiles");
+    build_json(&tileset, &mbtiles, &[]);
+    let conn = rusqlite::Connection::open(&mbtiles).expect("open");
+    conn.execute_batch("CREATE TABLE padding (x BLOB); INSERT INTO padding VALUES (randomblob(6000000));")
+        .expect("pad");
+    drop(conn);
+    assert!(std::fs::metadata(&mbtiles).expect("file").len() > 5 << 20);
+    let mut env = moto.env();
+    env.push(("TILEPRESS_S3_PART_BYTES", (5 << 20).to_string()));
+    let args = [
+        "publish",
+        tileset.to_str().expect("path"),
+        "--to",
+        "s3://big/x",
+        "--mbtiles",
+        mbtiles.to_str().expect("path"),
+    ];
+    let out = tilepress_env(&args, &env);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // verify reads the archive back and checks its SHA-256 against the version record.
+    let verified = run(&moto, &["verify", "valletta", "--to", "s3://big/x", "--json"]);
+    assert_eq!(verified["problem_count"], 0, "{verified}");
+}

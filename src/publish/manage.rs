@@ -88,8 +88,8 @@ pub struct VerifyReport {
     pub problem_count: u64,
 }
 
-/// Checks a version (default: the live one): its manifest verifies, and every tile object exists with the
-/// content its SHA-256 names.
+/// Checks a version (default: the live one): its manifest verifies, and every tile object and the archive
+/// exist with the content their SHA-256 names.
 pub fn verify(store: &dyn Store, set: &str, version: Option<&str>) -> Result<VerifyReport, PublishError> {
     let layout = checked(set)?;
     let version = match version {
@@ -129,6 +129,13 @@ pub fn verify(store: &dyn Store, set: &str, version: Option<&str>) -> Result<Ver
         Ok::<(), PublishError>(())
     })?;
     let mut problems = problems.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+    // The offline archive too.
+    let archive = layout.archive(&record.archive_sha256);
+    let archive_ok =
+        store.get(&archive)?.is_some_and(|(data, _)| hex::encode(manifest::sha256(&data)) == record.archive_sha256);
+    if !archive_ok {
+        problems.push(archive);
+    }
     problems.sort();
     let problem_count = problems.len() as u64;
     problems.truncate(20);

@@ -15,6 +15,7 @@ use aws_sdk_s3::Client;
 use aws_sdk_s3::config::{RequestChecksumCalculation, ResponseChecksumValidation};
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart};
 use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
 
 use super::store::{Condition, Listed, PutOptions, Store, StoreError, check_key};
@@ -23,12 +24,17 @@ use super::store::{Condition, Listed, PutOptions, Store, StoreError, check_key};
 const MAX_ATTEMPTS: u32 = 5;
 /// Retries of a 409 ConditionalRequestConflict.
 const CONFLICT_RETRIES: u32 = 5;
+/// Part size of multipart uploads; files larger than one part go up in parts. S3's minimum part is 5 MiB;
+/// `TILEPRESS_S3_PART_BYTES` overrides the default.
+const DEFAULT_PART_BYTES: usize = 16 << 20;
+const MIN_PART_BYTES: usize = 5 << 20;
 
 pub struct S3Store {
     client: Client,
     bucket: String,
     prefix: String,
     runtime: tokio::runtime::Runtime,
+    part_bytes: usize,
 }
 
 impl S3Store {
@@ -68,6 +74,11 @@ impl S3Store {
             bucket: bucket.to_owned(),
             prefix: if prefix.is_empty() { String::new() } else { format!("{prefix}/") },
             runtime,
+            part_bytes: std::env::var("TILEPRESS_S3_PART_BYTES")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(DEFAULT_PART_BYTES)
+                .max(MIN_PART_BYTES),
         })
     }
 
@@ -93,6 +104,60 @@ impl S3Store {
             location: self.where_(key),
             source: std::io::Error::other(format!("{}", DisplayErrorContext(&err))),
         }
+    }
+}
+
+impl S3Store {
+    /// Reads the file part by part (one part in memory at a time), each sent with its SHA-256.
+    async fn upload_parts(
+        &self,
+        full: &str,
+        upload_id: &str,
+        path: &std::path::Path,
+    ) -> Result<Vec<CompletedPart>, StoreError> {
+        use std::io::Read;
+        let local = |source| StoreError::Io { location: path.display().to_string(), source };
+        let mut file = std::fs::File::open(path).map_err(local)?;
+        let mut parts = Vec::new();
+        let mut buf = vec![0u8; self.part_bytes];
+        for number in 1.. {
+            let mut filled = 0;
+            while filled < buf.len() {
+                let n = file.read(&mut buf[filled..]).map_err(local)?;
+                if n == 0 {
+                    break;
+                }
+                filled += n;
+            }
+            if filled == 0 {
+                break;
+            }
+            let chunk = &buf[..filled];
+            let checksum = aws_smithy_types::base64::encode(crate::manifest::sha256(chunk));
+            let out = self
+                .client
+                .upload_part()
+                .bucket(&self.bucket)
+                .key(full)
+                .upload_id(upload_id)
+                .part_number(number)
+                .checksum_sha256(&checksum)
+                .body(ByteStream::from(chunk.to_vec()))
+                .send()
+                .await
+                .map_err(|e| self.error(full, e))?;
+            parts.push(
+                CompletedPart::builder()
+                    .part_number(number)
+                    .set_e_tag(out.e_tag().map(str::to_owned))
+                    .checksum_sha256(checksum)
+                    .build(),
+            );
+            if filled < buf.len() {
+                break;
+            }
+        }
+        Ok(parts)
     }
 }
 
@@ -178,6 +243,56 @@ impl Store for S3Store {
                 .await
                 .map_err(|e| self.error(&full, e))?;
             Ok(())
+        })
+    }
+
+    fn put_file(&self, key: &str, path: &std::path::Path, options: &PutOptions) -> Result<String, StoreError> {
+        let local = |source| StoreError::Io { location: path.display().to_string(), source };
+        let size = std::fs::metadata(path).map_err(local)?.len();
+        if size <= self.part_bytes as u64 {
+            let data = std::fs::read(path).map_err(local)?;
+            return self.put(key, &data, options);
+        }
+        let full = self.full_key(key)?;
+        self.runtime.block_on(async {
+            let created = self
+                .client
+                .create_multipart_upload()
+                .bucket(&self.bucket)
+                .key(&full)
+                .content_type(options.content_type)
+                .cache_control(options.cache_control)
+                .checksum_algorithm(ChecksumAlgorithm::Sha256)
+                .send()
+                .await
+                .map_err(|e| self.error(&full, e))?;
+            let upload_id = created.upload_id().unwrap_or_default().to_owned();
+            let result = self.upload_parts(&full, &upload_id, path).await;
+            let parts = match result {
+                Ok(parts) => parts,
+                Err(err) => {
+                    let _ = self
+                        .client
+                        .abort_multipart_upload()
+                        .bucket(&self.bucket)
+                        .key(&full)
+                        .upload_id(&upload_id)
+                        .send()
+                        .await;
+                    return Err(err);
+                }
+            };
+            let done = self
+                .client
+                .complete_multipart_upload()
+                .bucket(&self.bucket)
+                .key(&full)
+                .upload_id(&upload_id)
+                .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build())
+                .send()
+                .await
+                .map_err(|e| self.error(&full, e))?;
+            Ok(done.e_tag().unwrap_or_default().to_owned())
         })
     }
 

@@ -63,6 +63,13 @@ pub trait Store: Send + Sync {
     fn list(&self, prefix: &str) -> Result<Vec<Listed>, StoreError>;
     /// Removes an object (absent is fine).
     fn delete(&self, key: &str) -> Result<(), StoreError>;
+    /// Stores a file's content (an archive: possibly large). The default reads it whole and calls [`Store::put`];
+    /// the S3 store streams it in a multipart upload.
+    fn put_file(&self, key: &str, path: &std::path::Path, options: &PutOptions) -> Result<String, StoreError> {
+        let data =
+            std::fs::read(path).map_err(|source| StoreError::Io { location: path.display().to_string(), source })?;
+        self.put(key, &data, options)
+    }
 }
 
 /// One object of a listing.

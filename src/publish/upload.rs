@@ -155,9 +155,9 @@ pub fn publish(store: &dyn Store, request: &PublishRequest<'_>) -> Result<Publis
     })?;
 
     // 2. The archive, the manifest and the version record (immutable, create-only).
-    let archive = std::fs::read(request.mbtiles)
+    let (archive_sha, archive_size) = manifest::sha256_file(request.mbtiles)
         .map_err(|source| StoreError::Io { location: request.mbtiles.display().to_string(), source })?;
-    let archive_sha = hex::encode(manifest::sha256(&archive));
+    let archive_sha = hex::encode(archive_sha);
     let immutable = |content_type| PutOptions {
         content_type,
         content_encoding: None,
@@ -177,8 +177,14 @@ pub fn publish(store: &dyn Store, request: &PublishRequest<'_>) -> Result<Publis
         uploaded_bytes.fetch_add(data.len() as u64, Ordering::Relaxed);
         Ok(())
     };
-    put_once(layout.archive(&archive_sha), &archive, "application/vnd.sqlite3")?;
-    drop(archive);
+    let archive_key = layout.archive(&archive_sha);
+    if store.head(&archive_key)?.is_some() {
+        skipped.fetch_add(1, Ordering::Relaxed);
+    } else {
+        store.put_file(&archive_key, request.mbtiles, &immutable("application/vnd.sqlite3"))?;
+        uploaded.fetch_add(1, Ordering::Relaxed);
+        uploaded_bytes.fetch_add(archive_size, Ordering::Relaxed);
+    }
     put_once(layout.manifest(&report.version), &manifest_bytes, "application/zstd")?;
     let record = VersionRecord {
         version: report.version.clone(),
