@@ -161,12 +161,7 @@ fn publish_rides_out_injected_faults_or_fails_without_swapping() {
             }
         }),
     );
-    let env: Vec<(&str, String)> = moto
-        .env()
-        .into_iter()
-        .map(|(k, v)| if k == "AWS_ENDPOINT_URL" { (k, proxy.endpoint.clone()) } else { (k, v) })
-        .collect();
-    let out = tilepress_env(&["publish", t, "--to", to, "--json"], &env);
+    let out = tilepress_env(&["publish", t, "--to", to, "--json"], &moto.env_via(&proxy.endpoint));
     assert!(out.status.success(), "publish must retry through the faults:\n{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(proxy.injected.load(std::sync::atomic::Ordering::Relaxed), 4, "every fault was injected once");
     let v1: Value = serde_json::from_slice(&out.stdout).expect("json");
@@ -184,12 +179,7 @@ fn publish_rides_out_injected_faults_or_fails_without_swapping() {
             }),
         );
     valletta(dir.path(), 14.505_771_6);
-    let env: Vec<(&str, String)> = moto
-        .env()
-        .into_iter()
-        .map(|(k, v)| if k == "AWS_ENDPOINT_URL" { (k, broken.endpoint.clone()) } else { (k, v) })
-        .collect();
-    let out = tilepress_env(&["publish", t, "--to", to], &env);
+    let out = tilepress_env(&["publish", t, "--to", to], &moto.env_via(&broken.endpoint));
     assert_eq!(out.status.code(), Some(5), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stderr).contains("current.json"));
     let live = run(&moto, &["verify", "valletta", "--to", to, "--json"]);

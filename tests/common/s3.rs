@@ -70,6 +70,16 @@ impl Moto {
     }
 }
 
+impl Moto {
+    /// [`Moto::env`] with another endpoint (a proxy in front of the server).
+    pub fn env_via(&self, endpoint: &str) -> Vec<(&'static str, String)> {
+        self.env()
+            .into_iter()
+            .map(|(k, v)| if k == "AWS_ENDPOINT_URL" { (k, endpoint.to_owned()) } else { (k, v) })
+            .collect()
+    }
+}
+
 impl Drop for Moto {
     fn drop(&mut self) {
         let _ = self.child.kill();
