@@ -129,7 +129,7 @@ pub fn publish(args: PublishArgs) -> tilepress::Result<()> {
         Some(region) => format!("{}.{region}", tileset.name),
         None => tileset.name.clone(),
     };
-    let store = publish::open_with_endpoint(&args.to, args.endpoint.as_deref()).map_err(publish::PublishError::from)?;
+    let store = open_store(&args.to, args.endpoint.as_deref())?;
     let (mbtiles, manifest_path) = match &args.mbtiles {
         Some(path) => {
             let manifest_path = std::env::temp_dir().join(format!("tilepress-{}.manifest.zst", std::process::id()));
@@ -202,7 +202,7 @@ pub fn publish(args: PublishArgs) -> tilepress::Result<()> {
 }
 
 pub fn versions(args: SetArgs) -> tilepress::Result<()> {
-    let store = publish::open_with_endpoint(&args.to, args.endpoint.as_deref()).map_err(publish::PublishError::from)?;
+    let store = open_store(&args.to, args.endpoint.as_deref())?;
     let list = publish::versions(store.as_ref(), &args.set)?;
     if args.json {
         print_json(&list);
@@ -228,8 +228,7 @@ pub fn versions(args: SetArgs) -> tilepress::Result<()> {
 }
 
 pub fn rollback(args: RollbackArgs) -> tilepress::Result<()> {
-    let store = publish::open_with_endpoint(&args.target.to, args.target.endpoint.as_deref())
-        .map_err(publish::PublishError::from)?;
+    let store = open_store(&args.target.to, args.target.endpoint.as_deref())?;
     let report = publish::rollback(store.as_ref(), &args.target.set, args.version.as_deref())?;
     if args.target.json {
         print_json(&report);
@@ -241,8 +240,7 @@ pub fn rollback(args: RollbackArgs) -> tilepress::Result<()> {
 
 /// Returns whether the version verified.
 pub fn verify(args: VerifyArgs) -> tilepress::Result<bool> {
-    let store = publish::open_with_endpoint(&args.target.to, args.target.endpoint.as_deref())
-        .map_err(publish::PublishError::from)?;
+    let store = open_store(&args.target.to, args.target.endpoint.as_deref())?;
     let report = publish::verify(store.as_ref(), &args.target.set, args.version.as_deref())?;
     if args.target.json {
         print_json(&report);
@@ -263,8 +261,7 @@ pub fn verify(args: VerifyArgs) -> tilepress::Result<bool> {
 }
 
 pub fn gc(args: GcArgs) -> tilepress::Result<()> {
-    let store = publish::open_with_endpoint(&args.target.to, args.target.endpoint.as_deref())
-        .map_err(publish::PublishError::from)?;
+    let store = open_store(&args.target.to, args.target.endpoint.as_deref())?;
     let request = publish::GcRequest {
         set: &args.target.set,
         keep_last: args.keep,
@@ -289,6 +286,10 @@ pub fn gc(args: GcArgs) -> tilepress::Result<()> {
         );
     }
     Ok(())
+}
+
+fn open_store(to: &str, endpoint: Option<&str>) -> tilepress::Result<Box<dyn publish::Store>> {
+    Ok(publish::open_with_endpoint(to, endpoint).map_err(publish::PublishError::from)?)
 }
 
 fn change_json(change: &Change) -> serde_json::Value {

@@ -9,7 +9,7 @@ use super::EXTENT;
 use super::clip::{Axis, clip_shape};
 use super::mercator::TileRange;
 use super::shape::{Point, Shape, ring_area2};
-use super::valid::make_valid;
+use super::valid::{is_known_valid, make_valid};
 
 /// A tile-local integer coordinate.
 pub type Coord = [i32; 2];
@@ -218,6 +218,10 @@ fn to_local(shape: &Shape, origin: Point, buffer: f64) -> Option<PieceGeom> {
                     Some(out)
                 })
                 .collect();
+            if is_known_valid(&wound, lo, hi) {
+                // Already rounded, wound and valid: no second pass.
+                return Some(PieceGeom::Polygons(wound));
+            }
             PieceGeom::Polygons(
                 make_valid(wound, lo, hi)
                     .into_iter()

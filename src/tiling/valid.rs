@@ -16,11 +16,7 @@ use super::slice::Coord;
 /// together: self-intersections split, overlapping parts merged. `lo` and `hi` are the clip lines on both axes
 /// (`-buffer` and `4096 + buffer`). Returns zero or more polygons; their winding is to be set again.
 pub fn make_valid(polygons: Vec<Vec<Vec<Coord>>>, lo: i32, hi: i32) -> Vec<Vec<Vec<Coord>>> {
-    if let [polygon] = polygons.as_slice()
-        && polygon.len() == 1
-        && !has_bridges(polygon, lo, hi)
-        && is_simple_ring(&polygon[0])
-    {
+    if is_known_valid(&polygons, lo, hi) {
         return polygons;
     }
     let shapes: Vec<Vec<Vec<IntPoint>>> = polygons
@@ -33,6 +29,12 @@ pub fn make_valid(polygons: Vec<Vec<Vec<Coord>>>, lo: i32, hi: i32) -> Vec<Vec<V
         .into_iter()
         .map(|shape| shape.into_iter().map(|contour| contour.into_iter().map(|p| [p.x, p.y]).collect()).collect())
         .collect()
+}
+
+/// The cheap exact test [`make_valid`] starts with: one polygon, one small simple ring, no bridges. When it
+/// holds, the polygons are returned untouched (and need no re-winding).
+pub fn is_known_valid(polygons: &[Vec<Vec<Coord>>], lo: i32, hi: i32) -> bool {
+    matches!(polygons, [polygon] if polygon.len() == 1 && !has_bridges(polygon, lo, hi) && is_simple_ring(&polygon[0]))
 }
 
 /// A cheap exact check for small rings (the common case: buildings): no two non-adjacent edges meet.
