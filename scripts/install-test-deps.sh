@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what the test suite needs besides cargo: GDAL's ogrinfo and sqlite3 (Debian packages) and a Python
+# Installs what the test suite needs besides cargo: GDAL's ogrinfo, sqlite3 and promtool (Debian packages) and a Python
 # virtualenv in .venv with mapbox-vector-tile (an independent MVT decoder), shapely (GEOS validity checks) and
 # moto[server] (an S3-compatible server the publish tests start on loopback). Idempotent and quick when done.
 set -euo pipefail
@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 need_apt=()
 command -v ogrinfo >/dev/null 2>&1 || need_apt+=(gdal-bin)
 command -v sqlite3 >/dev/null 2>&1 || need_apt+=(sqlite3)
+# promtool (Debian's prometheus package): checks metrics files and alert rules.
+command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
 if ((${#need_apt[@]})); then
   if [ "$(id -u)" -ne 0 ]; then
     echo "install-test-deps: please install ${need_apt[*]} (Debian: sudo apt-get install ${need_apt[*]})" >&2

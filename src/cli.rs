@@ -17,6 +17,13 @@ pub struct Cli {
     /// Only warnings and errors in the log.
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// Write the run's metrics (Prometheus text) to this file when the command ends, success or failure: the
+    /// node_exporter textfile collector's convention (temp file, then rename; counters carried across runs).
+    #[arg(long, env = "TILEPRESS_METRICS_FILE", global = true, value_name = "PATH")]
+    pub metrics_file: Option<PathBuf>,
+    /// Push the run's metrics to this Prometheus Pushgateway when the command ends, success or failure.
+    #[arg(long, env = "TILEPRESS_PUSHGATEWAY", global = true, value_name = "URL")]
+    pub pushgateway: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -46,6 +53,39 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Remove tiles, archives and versions that no retained version needs (older than a grace period).
     Gc(GcArgs),
+    /// Make a version of one store (staging) live in another (production) with no rebuild: copy the objects the
+    /// target lacks, verify the whole version there, then swap the target's pointer.
+    Promote(PromoteArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PromoteArgs {
+    /// The published set: NAME or NAME.REGION.
+    pub set: String,
+    /// The store the version comes from: file://DIR or s3://BUCKET/PREFIX.
+    #[arg(long)]
+    pub from: String,
+    /// The store to make it live in.
+    #[arg(long)]
+    pub to: String,
+    /// The version to promote [default: the one live in --from].
+    #[arg(long)]
+    pub version: Option<String>,
+    /// S3 endpoint of the --from store (overrides AWS_ENDPOINT_URL).
+    #[arg(long)]
+    pub from_endpoint: Option<String>,
+    /// S3 endpoint of the --to store (overrides AWS_ENDPOINT_URL).
+    #[arg(long)]
+    pub to_endpoint: Option<String>,
+    /// Say what would be copied; copy nothing and swap nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Allow a version that removes more than 20% of the target's live tiles or bytes.
+    #[arg(long)]
+    pub allow_shrink: bool,
+    /// Print the report as one JSON object.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -98,6 +138,9 @@ pub struct PublishArgs {
     /// Print the report as one JSON object.
     #[arg(long)]
     pub json: bool,
+    /// Never draw a progress bar (log lines instead).
+    #[arg(long)]
+    pub no_progress: bool,
 }
 
 #[derive(Debug, Args)]

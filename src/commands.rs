@@ -14,13 +14,33 @@ use std::path::PathBuf;
 
 use serde_json::json;
 
-use crate::cli::{BuildArgs, DiffArgs, GcArgs, ManifestArgs, PublishArgs, RollbackArgs, SetArgs, VerifyArgs};
+use crate::cli::{
+    BuildArgs, Command, DiffArgs, GcArgs, ManifestArgs, PromoteArgs, PublishArgs, RollbackArgs, SetArgs, VerifyArgs,
+};
 use tilepress::manifest::{self, Change, ManifestReader};
+use tilepress::metrics::RunMetrics;
 use tilepress::publish::{self, PublishRequest};
 use tilepress::{BuildOptions, Tileset};
 
-pub fn build(args: BuildArgs) -> tilepress::Result<()> {
+/// The metrics of a run, labelled before anything is read (a tileset's labels are refined once it is loaded).
+pub fn metrics_for(command: &Command) -> RunMetrics {
+    let stem = |path: &std::path::Path| path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    match command {
+        Command::Build(a) => RunMetrics::new(&stem(&a.tileset), a.region.as_deref(), "build"),
+        Command::Publish(a) => RunMetrics::new(&stem(&a.tileset), a.region.as_deref(), "publish"),
+        Command::Manifest(a) => RunMetrics::new(&stem(&a.mbtiles), None, "manifest"),
+        Command::Diff(a) => RunMetrics::new(&stem(&a.new), None, "diff"),
+        Command::Versions(a) => RunMetrics::for_set(&a.set, "versions"),
+        Command::Rollback(a) => RunMetrics::for_set(&a.target.set, "rollback"),
+        Command::Verify(a) => RunMetrics::for_set(&a.target.set, "verify"),
+        Command::Gc(a) => RunMetrics::for_set(&a.target.set, "gc"),
+        Command::Promote(a) => RunMetrics::for_set(&a.set, "promote"),
+    }
+}
+
+pub fn build(args: BuildArgs, metrics: &mut RunMetrics) -> tilepress::Result<()> {
     let tileset = Tileset::load(&args.tileset)?;
+    metrics.set_tileset(&tileset.name);
     let output = args.output.unwrap_or_else(|| {
         let name = match &args.region {
             Some(region) => format!("{}.{region}.mbtiles", tileset.name),
@@ -38,6 +58,7 @@ pub fn build(args: BuildArgs) -> tilepress::Result<()> {
         progress_bar: !args.no_progress && !args.json && std::io::stderr().is_terminal(),
     };
     let summary = tilepress::build(&tileset, &options)?;
+    metrics.record_build(&summary);
     if args.json {
         print_json(&summary);
     } else {
@@ -123,8 +144,9 @@ pub fn diff(args: DiffArgs) -> tilepress::Result<bool> {
     Ok(identical)
 }
 
-pub fn publish(args: PublishArgs) -> tilepress::Result<()> {
+pub fn publish(args: PublishArgs, metrics: &mut RunMetrics) -> tilepress::Result<()> {
     let tileset = Tileset::load(&args.tileset)?;
+    metrics.set_tileset(&tileset.name);
     let set = match &args.region {
         Some(region) => format!("{}.{region}", tileset.name),
         None => tileset.name.clone(),
@@ -142,10 +164,11 @@ pub fn publish(args: PublishArgs) -> tilepress::Result<()> {
                 output: output.clone(),
                 region: args.region.clone(),
                 threads: args.threads.map(usize::from),
-                progress_bar: !args.json && std::io::stderr().is_terminal(),
+                progress_bar: !args.json && !args.no_progress && std::io::stderr().is_terminal(),
                 ..BuildOptions::default()
             };
             let summary = tilepress::build(&tileset, &options)?;
+            metrics.record_build(&summary);
             if !args.json {
                 say!("{summary}");
             }
@@ -164,7 +187,10 @@ pub fn publish(args: PublishArgs) -> tilepress::Result<()> {
     if args.mbtiles.is_some() {
         let _ = std::fs::remove_file(&manifest_path);
     }
+    metrics.record_retries(store.retries());
     let report = result?;
+    let live = matches!(report.outcome.as_str(), "published" | "unchanged").then_some((report.tiles, report.bytes));
+    metrics.record_publish(&report, live);
     if args.json {
         print_json(&report);
         return Ok(());
@@ -227,9 +253,14 @@ pub fn versions(args: SetArgs) -> tilepress::Result<()> {
     Ok(())
 }
 
-pub fn rollback(args: RollbackArgs) -> tilepress::Result<()> {
+pub fn rollback(args: RollbackArgs, metrics: &mut RunMetrics) -> tilepress::Result<()> {
     let store = open_store(&args.target.to, args.target.endpoint.as_deref())?;
-    let report = publish::rollback(store.as_ref(), &args.target.set, args.version.as_deref())?;
+    let result = publish::rollback(store.as_ref(), &args.target.set, args.version.as_deref());
+    metrics.record_retries(store.retries());
+    let report = result?;
+    metrics.add("tilepress_pointer_swaps_total", &[("kind", "rollback")], 1.0);
+    metrics.add("tilepress_rollbacks_total", &[], 1.0);
+    metrics.record_live(Some((report.tiles, report.bytes)));
     if args.target.json {
         print_json(&report);
     } else {
@@ -239,9 +270,11 @@ pub fn rollback(args: RollbackArgs) -> tilepress::Result<()> {
 }
 
 /// Returns whether the version verified.
-pub fn verify(args: VerifyArgs) -> tilepress::Result<bool> {
+pub fn verify(args: VerifyArgs, metrics: &mut RunMetrics) -> tilepress::Result<bool> {
     let store = open_store(&args.target.to, args.target.endpoint.as_deref())?;
-    let report = publish::verify(store.as_ref(), &args.target.set, args.version.as_deref())?;
+    let result = publish::verify(store.as_ref(), &args.target.set, args.version.as_deref());
+    metrics.record_retries(store.retries());
+    let report = result?;
     if args.target.json {
         print_json(&report);
     } else {
@@ -260,7 +293,7 @@ pub fn verify(args: VerifyArgs) -> tilepress::Result<bool> {
     Ok(report.problem_count == 0)
 }
 
-pub fn gc(args: GcArgs) -> tilepress::Result<()> {
+pub fn gc(args: GcArgs, metrics: &mut RunMetrics) -> tilepress::Result<()> {
     let store = open_store(&args.target.to, args.target.endpoint.as_deref())?;
     let request = publish::GcRequest {
         set: &args.target.set,
@@ -269,7 +302,9 @@ pub fn gc(args: GcArgs) -> tilepress::Result<()> {
         grace: args.grace,
         dry_run: args.dry_run,
     };
-    let report = publish::gc(store.as_ref(), &request)?;
+    let result = publish::gc(store.as_ref(), &request);
+    metrics.record_retries(store.retries());
+    let report = result?;
     if args.target.json {
         print_json(&report);
     } else {
@@ -284,6 +319,68 @@ pub fn gc(args: GcArgs) -> tilepress::Result<()> {
             report.removed_archives,
             report.spared_young
         );
+    }
+    Ok(())
+}
+
+pub fn promote(args: PromoteArgs, metrics: &mut RunMetrics) -> tilepress::Result<()> {
+    let source = open_store(&args.from, args.from_endpoint.as_deref())?;
+    let target = open_store(&args.to, args.to_endpoint.as_deref())?;
+    let request = publish::PromoteRequest {
+        set: &args.set,
+        version: args.version.as_deref(),
+        dry_run: args.dry_run,
+        allow_shrink: args.allow_shrink,
+        max_shrink: publish::DEFAULT_MAX_SHRINK,
+    };
+    let result = publish::promote(source.as_ref(), target.as_ref(), &request);
+    metrics.record_retries(source.retries() + target.retries());
+    let report = result?;
+    metrics.set("tilepress_publish_duration_seconds", &[], report.seconds);
+    metrics.set("tilepress_publish_objects", &[("outcome", "uploaded")], report.objects_copied as f64);
+    metrics.set("tilepress_publish_objects", &[("outcome", "skipped")], report.objects_skipped as f64);
+    metrics.set("tilepress_publish_bytes", &[("outcome", "uploaded")], report.bytes_copied as f64);
+    if report.outcome == "promoted" {
+        metrics.add("tilepress_pointer_swaps_total", &[("kind", "promote")], 1.0);
+    }
+    if report.outcome != "dry-run" {
+        metrics.record_live(Some((report.tiles, report.bytes)));
+    }
+    if args.json {
+        print_json(&report);
+        return Ok(());
+    }
+    let d = report.diff;
+    match report.outcome.as_str() {
+        "unchanged" => say!("{}: {} is already live in {}; nothing copied", report.set, report.version, report.to),
+        "dry-run" => say!(
+            "{}: dry run: would promote {} from {} to {} (+{} ~{} -{} tiles vs {}), checking {} tile objects",
+            report.set,
+            report.version,
+            report.from,
+            report.to,
+            d.added,
+            d.changed,
+            d.removed,
+            report.previous.as_deref().unwrap_or("nothing"),
+            report.objects_copied
+        ),
+        _ => say!(
+            "{}: promoted {} from {} to {} (previous: {})\n  tiles    {} (+{} ~{} -{} vs previous)\n  objects  {} copied ({} bytes), {} already there; verified\n  time     {:.2} s",
+            report.set,
+            report.version,
+            report.from,
+            report.to,
+            report.previous.as_deref().unwrap_or("none"),
+            report.tiles,
+            d.added,
+            d.changed,
+            d.removed,
+            report.objects_copied,
+            report.bytes_copied,
+            report.objects_skipped,
+            report.seconds
+        ),
     }
     Ok(())
 }

@@ -39,8 +39,26 @@ impl Error {
             Error::Encode(_) => 1,
             Error::Publish(PublishError::Store(_) | PublishError::Sqlite { .. }) => 5,
             Error::Publish(PublishError::Manifest(_)) => 6,
+            Error::Publish(PublishError::Unverified { .. } | PublishError::DamagedObject { .. }) => 8,
             // Refused: a lost race, the shrink guard, an unknown version, a broken pointer.
             Error::Publish(_) => 7,
+        }
+    }
+}
+
+impl Error {
+    /// The stage that failed, for metrics and logs: config, source, build, archive, manifest, store, publish,
+    /// verify.
+    pub fn stage(&self) -> &'static str {
+        match self {
+            Error::Config(_) => "config",
+            Error::Source(_) => "source",
+            Error::Encode(_) | Error::Build(_) => "build",
+            Error::Archive(_) => "archive",
+            Error::Manifest(_) | Error::Publish(PublishError::Manifest(_)) => "manifest",
+            Error::Publish(PublishError::Store(_)) => "store",
+            Error::Publish(PublishError::Unverified { .. } | PublishError::DamagedObject { .. }) => "verify",
+            Error::Publish(_) => "publish",
         }
     }
 }

@@ -6,54 +6,76 @@ mod commands;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
+use std::time::Instant;
 
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 use cli::{Cli, Command, LogFormat};
+use tilepress::metrics::RunMetrics;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(&cli);
-    match cli.command {
-        Command::Build(args) => exit(commands::build(args)),
+    let started = Instant::now();
+    let mut metrics = commands::metrics_for(&cli.command);
+    let command = cli.command;
+    let (code, failed_stage) = match command {
+        Command::Build(args) => exit(commands::build(args, &mut metrics)),
         Command::Manifest(args) => exit(commands::manifest(args)),
-        Command::Publish(args) => exit(commands::publish(args)),
+        Command::Publish(args) => exit(commands::publish(args, &mut metrics)),
         Command::Versions(args) => exit(commands::versions(args)),
-        Command::Rollback(args) => exit(commands::rollback(args)),
-        Command::Gc(args) => exit(commands::gc(args)),
-        Command::Verify(args) => match commands::verify(args) {
-            Ok(true) => ExitCode::SUCCESS,
-            Ok(false) => ExitCode::from(8),
-            Err(err) => {
-                report(&err);
-                ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(1))
-            }
+        Command::Rollback(args) => exit(commands::rollback(args, &mut metrics)),
+        Command::Gc(args) => exit(commands::gc(args, &mut metrics)),
+        Command::Promote(args) => exit(commands::promote(args, &mut metrics)),
+        Command::Verify(args) => match commands::verify(args, &mut metrics) {
+            Ok(true) => (ExitCode::SUCCESS, None),
+            Ok(false) => (ExitCode::from(8), Some("verify")),
+            Err(err) => fail(&err),
         },
         // diff(1)'s convention: 0 identical, 1 different, 2 trouble.
         Command::Diff(args) => match commands::diff(args) {
-            Ok(true) => ExitCode::SUCCESS,
-            Ok(false) => ExitCode::from(1),
+            Ok(true) => (ExitCode::SUCCESS, None),
+            Ok(false) => (ExitCode::from(1), None),
             Err(err) => {
                 report(&err);
-                ExitCode::from(2)
+                (ExitCode::from(2), Some(err.stage()))
             }
         },
+    };
+    metrics.finish(failed_stage, started.elapsed());
+    write_metrics(&metrics, cli.metrics_file.as_deref(), cli.pushgateway.as_deref());
+    code
+}
+
+/// Writes and pushes the run's metrics; trouble here is a warning, never a failed run.
+fn write_metrics(metrics: &RunMetrics, file: Option<&std::path::Path>, gateway: Option<&str>) {
+    if let Some(path) = file
+        && let Err(err) = metrics.write_file(path)
+    {
+        tracing::warn!(path = %path.display(), error = %err, "cannot write the metrics file");
+    }
+    if let Some(url) = gateway.filter(|u| !u.is_empty())
+        && let Err(err) = metrics.push(url)
+    {
+        tracing::warn!(error = %err, "cannot push metrics to the Pushgateway");
     }
 }
 
-fn exit(result: tilepress::Result<()>) -> ExitCode {
+fn exit(result: tilepress::Result<()>) -> (ExitCode, Option<&'static str>) {
     match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            report(&err);
-            ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(1))
-        }
+        Ok(()) => (ExitCode::SUCCESS, None),
+        Err(err) => fail(&err),
     }
+}
+
+fn fail(err: &tilepress::Error) -> (ExitCode, Option<&'static str>) {
+    report(err);
+    (ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(1)), Some(err.stage()))
 }
 
 fn report(err: &tilepress::Error) {
-    tracing::error!(error = %err, "failed");
+    tracing::error!(error = %err, stage = err.stage(), "failed");
     eprintln!("error: {err}");
 }
 

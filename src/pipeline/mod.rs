@@ -113,7 +113,14 @@ pub fn build(tileset: &Tileset, options: &BuildOptions) -> Result<BuildSummary> 
 fn build_in_pool(tileset: &Tileset, options: &BuildOptions, threads: usize) -> Result<BuildSummary> {
     let started = Instant::now();
     let scope = resolve_scope(tileset, options)?;
-    info!(tileset = %tileset.name, minzoom = scope.minzoom, maxzoom = scope.maxzoom, threads, "build started");
+    info!(
+        tileset = %tileset.name,
+        region = options.region.as_deref().unwrap_or("all"),
+        minzoom = scope.minzoom,
+        maxzoom = scope.maxzoom,
+        threads,
+        "build started"
+    );
     let active: Vec<_> =
         tileset.layers.iter().filter(|l| l.minzoom <= scope.maxzoom && l.maxzoom >= scope.minzoom).collect();
     let mut layers = Vec::with_capacity(active.len());
@@ -176,7 +183,16 @@ fn build_in_pool(tileset: &Tileset, options: &BuildOptions, threads: usize) -> R
         wall_seconds: wall,
         tiles_per_second: if wall > 0.0 { archive.tiles as f64 / wall } else { 0.0 },
     };
-    info!(tiles = summary.tiles, unique = summary.unique_tiles, seconds = wall, "build finished");
+    info!(
+        tileset = %tileset.name,
+        tiles = summary.tiles,
+        unique = summary.unique_tiles,
+        bytes = summary.tile_bytes,
+        features = summary.features_read,
+        dropped = summary.features_dropped,
+        seconds = wall,
+        "build finished"
+    );
     Ok(summary)
 }
 

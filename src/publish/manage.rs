@@ -6,6 +6,7 @@ use std::sync::Mutex;
 
 use rayon::prelude::*;
 use serde::Serialize;
+use tracing::info;
 
 use super::records::{Layout, Pointer, VersionRecord, utc_now};
 use super::store::Store;
@@ -47,6 +48,9 @@ pub struct RollbackReport {
     pub from: String,
     pub to: String,
     pub generation: u64,
+    /// Tiles and tile bytes of the version now live.
+    pub tiles: u64,
+    pub bytes: u64,
 }
 
 /// Makes an earlier version live (default: the live version's previous one), after checking that its record
@@ -60,19 +64,28 @@ pub fn rollback(store: &dyn Store, set: &str, target: Option<&str>) -> Result<Ro
         None => live.previous.clone().ok_or_else(|| PublishError::NoPrevious { set: set.to_owned() })?,
     };
     let record = read_record(store, &layout, set, &target)?;
+    let manifest_sha256 = record.manifest_sha256.clone();
     let manifest_key = layout.manifest(&target);
     if store.head(&manifest_key)?.is_none() {
         return Err(PublishError::MissingObject { key: manifest_key });
     }
     let pointer = Pointer {
         version: target.clone(),
-        manifest_sha256: record.manifest_sha256,
+        manifest_sha256,
         previous: Some(live.version.clone()),
         generation: live.generation + 1,
         swapped_at: utc_now().1,
     };
     swap_pointer(store, set, &layout, &pointer, Some(etag), "rollback")?;
-    Ok(RollbackReport { set: set.to_owned(), from: live.version, to: target, generation: pointer.generation })
+    info!(set, from = %live.version, to = %target, generation = pointer.generation, "rolled back");
+    Ok(RollbackReport {
+        set: set.to_owned(),
+        from: live.version,
+        to: target,
+        generation: pointer.generation,
+        tiles: record.tiles,
+        bytes: record.bytes,
+    })
 }
 
 /// What `verify` found.
@@ -92,15 +105,7 @@ pub struct VerifyReport {
 /// exist with the content their SHA-256 names.
 pub fn verify(store: &dyn Store, set: &str, version: Option<&str>) -> Result<VerifyReport, PublishError> {
     let layout = checked(set)?;
-    let version = match version {
-        Some(v) => v.to_owned(),
-        None => {
-            read_pointer(store, &layout)?
-                .ok_or_else(|| PublishError::NothingPublished { set: set.to_owned(), store: store.location() })?
-                .0
-                .version
-        }
-    };
+    let version = version_or_live(store, &layout, set, version)?;
     let record = read_record(store, &layout, set, &version)?;
     let key = layout.manifest(&version);
     let (bytes, _) = store.get(&key)?.ok_or_else(|| PublishError::MissingObject { key: key.clone() })?;
@@ -144,6 +149,22 @@ pub fn verify(store: &dyn Store, set: &str, version: Option<&str>) -> Result<Ver
 
 pub(crate) fn checked(set: &str) -> Result<Layout, PublishError> {
     if check_set_name(set) { Ok(Layout::new(set)) } else { Err(PublishError::UnsafeSet { set: set.to_owned() }) }
+}
+
+/// `version`, or the live version of the set when `None`.
+pub(crate) fn version_or_live(
+    store: &dyn Store,
+    layout: &Layout,
+    set: &str,
+    version: Option<&str>,
+) -> Result<String, PublishError> {
+    match version {
+        Some(v) => Ok(v.to_owned()),
+        None => Ok(read_pointer(store, layout)?
+            .ok_or_else(|| PublishError::NothingPublished { set: set.to_owned(), store: store.location() })?
+            .0
+            .version),
+    }
 }
 
 pub(crate) fn read_record(

@@ -1,5 +1,5 @@
 //! A built tileset (MBTiles + manifest) → a new immutable version in a store, made live by one atomic pointer
-//! swap; and the operations around it: rollback, versions, verify.
+//! swap; and the operations around it: rollback, versions, verify, promote (one store to another), gc.
 //!
 //! Layout and protocol are DESIGN.md's: content-addressed tiles (`tiles/ab/<sha256>`), the archive, each
 //! version's manifest and record (create-only), `current.json` swapped by compare-and-swap, and one history
@@ -9,6 +9,7 @@
 mod file;
 mod gc;
 mod manage;
+mod promote;
 mod records;
 mod s3;
 mod store;
@@ -18,6 +19,7 @@ use std::path::PathBuf;
 
 pub use gc::{GcReport, GcRequest, gc, parse_grace};
 pub use manage::{RollbackReport, VerifyReport, VersionInfo, rollback, verify, versions};
+pub use promote::{PromoteReport, PromoteRequest, promote};
 pub use records::{DiffSummary, HistoryRecord, Layout, Pointer, VersionRecord, check_set_name};
 pub use store::{Condition, Listed, PutOptions, Store, StoreError, open, open_with_endpoint};
 pub use upload::{PublishReport, PublishRequest, publish};
@@ -41,6 +43,12 @@ pub enum PublishError {
     BrokenPointer { key: String, detail: String },
     #[error("{key}: missing from the store")]
     MissingObject { key: String },
+    #[error("{key}: its content does not match its SHA-256 (damaged in the source store)")]
+    DamagedObject { key: String },
+    #[error(
+        "{set} {version}: {problems} objects missing or damaged in the target after copying (first: {first}); pointer not swapped"
+    )]
+    Unverified { set: String, version: String, problems: u64, first: String },
     #[error("{set}: no version `{version}` in the store")]
     UnknownVersion { set: String, version: String },
     #[error("{set}: the live version has no previous version to roll back to")]

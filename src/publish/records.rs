@@ -43,7 +43,7 @@ pub struct VersionRecord {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HistoryRecord {
     pub generation: u64,
-    /// `publish` or `rollback`.
+    /// `publish`, `rollback` or `promote`.
     pub action: String,
     pub version: String,
     pub previous: Option<String>,

@@ -7,6 +7,8 @@
 //! `If-None-Match: *` and `If-Match: <etag>`; 412 means another writer won, 409 (a concurrent conditional
 //! write in progress) is retried. The SDK's standard retry mode handles 5xx, throttling and timeouts.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use aws_config::BehaviorVersion;
@@ -35,6 +37,45 @@ pub struct S3Store {
     prefix: String,
     runtime: tokio::runtime::Runtime,
     part_bytes: usize,
+    attempts: Arc<AttemptCounter>,
+}
+
+/// Counts requests and their attempts, so a run can report how many were retries.
+#[derive(Debug, Default)]
+struct AttemptCounter {
+    executions: AtomicU64,
+    attempts: AtomicU64,
+    /// 409 conflicts retried by [`S3Store::put`] itself.
+    conflicts: AtomicU64,
+}
+
+/// The interceptor the SDK calls: a handle on the store's counter.
+#[derive(Debug)]
+struct SharedAttemptCounter(Arc<AttemptCounter>);
+
+impl aws_sdk_s3::config::Intercept for SharedAttemptCounter {
+    fn name(&self) -> &'static str {
+        "tilepress-attempt-counter"
+    }
+
+    fn read_before_execution(
+        &self,
+        _context: &aws_sdk_s3::config::interceptors::BeforeSerializationInterceptorContextRef<'_>,
+        _cfg: &mut aws_sdk_s3::config::ConfigBag,
+    ) -> Result<(), aws_sdk_s3::error::BoxError> {
+        self.0.executions.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn read_before_attempt(
+        &self,
+        _context: &aws_sdk_s3::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
+        _components: &aws_sdk_s3::config::RuntimeComponents,
+        _cfg: &mut aws_sdk_s3::config::ConfigBag,
+    ) -> Result<(), aws_sdk_s3::error::BoxError> {
+        self.0.attempts.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
 }
 
 impl S3Store {
@@ -63,7 +104,9 @@ impl S3Store {
         let sdk = runtime.block_on(loader.load());
         let path_style = sdk.endpoint_url().is_some()
             || std::env::var("AWS_S3_FORCE_PATH_STYLE").is_ok_and(|v| v.eq_ignore_ascii_case("true"));
+        let attempts = Arc::new(AttemptCounter::default());
         let config = aws_sdk_s3::config::Builder::from(&sdk)
+            .interceptor(SharedAttemptCounter(attempts.clone()))
             .force_path_style(path_style)
             .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
             .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
@@ -79,6 +122,7 @@ impl S3Store {
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(DEFAULT_PART_BYTES)
                 .max(MIN_PART_BYTES),
+            attempts,
         })
     }
 
@@ -170,6 +214,12 @@ impl Store for S3Store {
         format!("s3://{}/{}", self.bucket, self.prefix.trim_end_matches('/'))
     }
 
+    fn retries(&self) -> u64 {
+        let attempts = self.attempts.attempts.load(Ordering::Relaxed);
+        let executions = self.attempts.executions.load(Ordering::Relaxed);
+        attempts.saturating_sub(executions) + self.attempts.conflicts.load(Ordering::Relaxed)
+    }
+
     fn get(&self, key: &str) -> Result<Option<(Vec<u8>, String)>, StoreError> {
         let full = self.full_key(key)?;
         self.runtime.block_on(async {
@@ -224,6 +274,7 @@ impl Store for S3Store {
                     Ok(out) => return Ok(out.e_tag().unwrap_or_default().to_owned()),
                     Err(err) if is_conflict(&err) && attempt < CONFLICT_RETRIES => {
                         attempt += 1;
+                        self.attempts.conflicts.fetch_add(1, Ordering::Relaxed);
                         tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
                     }
                     Err(err) => return Err(self.error(&full, err)),

@@ -63,6 +63,10 @@ pub trait Store: Send + Sync {
     fn list(&self, prefix: &str) -> Result<Vec<Listed>, StoreError>;
     /// Removes an object (absent is fine).
     fn delete(&self, key: &str) -> Result<(), StoreError>;
+    /// Requests retried so far (transient errors, throttling, conflicts); for metrics.
+    fn retries(&self) -> u64 {
+        0
+    }
     /// Stores a file's content (an archive: possibly large). The default reads it whole and calls [`Store::put`];
     /// the S3 store streams it in a multipart upload.
     fn put_file(&self, key: &str, path: &std::path::Path, options: &PutOptions) -> Result<String, StoreError> {

@@ -48,6 +48,9 @@ pub struct PublishReport {
     pub bytes_uploaded: u64,
     /// Objects already in the store (from an earlier version or an interrupted run).
     pub objects_skipped: u64,
+    /// Tiles and tile bytes of the published content.
+    pub tiles: u64,
+    pub bytes: u64,
     pub seconds: f64,
 }
 
@@ -62,6 +65,8 @@ pub fn publish(store: &dyn Store, request: &PublishRequest<'_>) -> Result<Publis
     let manifest_bytes = std::fs::read(request.manifest)
         .map_err(|source| manifest::ManifestError::Io { name: manifest_name.clone(), source })?;
     let manifest_sha = hex::encode(manifest::sha256(&manifest_bytes));
+    let (tiles, bytes) = ManifestReader::new(manifest_name.clone(), Cursor::new(&manifest_bytes))?.verify()?;
+    info!(set, store = %store.location(), tiles, bytes, dry_run = request.dry_run, "publish started");
     let live = read_pointer(store, &layout)?;
     let mut report = PublishReport {
         set: set.to_owned(),
@@ -73,6 +78,8 @@ pub fn publish(store: &dyn Store, request: &PublishRequest<'_>) -> Result<Publis
         objects_uploaded: 0,
         bytes_uploaded: 0,
         objects_skipped: 0,
+        tiles,
+        bytes,
         seconds: 0.0,
     };
     if let Some((pointer, _)) = &live
@@ -81,6 +88,7 @@ pub fn publish(store: &dyn Store, request: &PublishRequest<'_>) -> Result<Publis
         report.outcome = "unchanged".to_owned();
         report.version = pointer.version.clone();
         report.seconds = started.elapsed().as_secs_f64();
+        info!(set, version = %report.version, seconds = report.seconds, "publish finished: identical to the live version, nothing uploaded");
         return Ok(report);
     }
 
@@ -114,8 +122,15 @@ pub fn publish(store: &dyn Store, request: &PublishRequest<'_>) -> Result<Publis
             }
         }
     }
-    let (tiles, bytes) = ManifestReader::new(manifest_name, Cursor::new(&manifest_bytes))?.verify()?;
-    check_shrink(request, set, report.diff.removed, old_tiles, removed_bytes, old_bytes)?;
+    check_shrink(
+        request.allow_shrink,
+        request.max_shrink,
+        set,
+        report.diff.removed,
+        old_tiles,
+        removed_bytes,
+        old_bytes,
+    )?;
 
     let (compact, stamp) = utc_now();
     report.version = version_id(&compact, &manifest_sha);
@@ -218,37 +233,51 @@ pub fn publish(store: &dyn Store, request: &PublishRequest<'_>) -> Result<Publis
     report.bytes_uploaded = uploaded_bytes.load(Ordering::Relaxed);
     report.objects_skipped = skipped.load(Ordering::Relaxed);
     report.seconds = started.elapsed().as_secs_f64();
-    info!(set, version = %report.version, uploaded = report.objects_uploaded, skipped = report.objects_skipped, "published");
+    info!(
+        set,
+        version = %report.version,
+        previous = report.previous.as_deref().unwrap_or("none"),
+        added = report.diff.added,
+        changed = report.diff.changed,
+        removed = report.diff.removed,
+        uploaded = report.objects_uploaded,
+        uploaded_bytes = report.bytes_uploaded,
+        skipped = report.objects_skipped,
+        seconds = report.seconds,
+        "publish finished: pointer swapped"
+    );
     Ok(report)
 }
 
-fn check_shrink(
-    request: &PublishRequest<'_>,
+/// The guard: refuses a new live version that removes more than `max_shrink` of the live tiles or bytes.
+pub(crate) fn check_shrink(
+    allow_shrink: bool,
+    max_shrink: f64,
     set: &str,
     removed_tiles: u64,
     old_tiles: u64,
     removed_bytes: u64,
     old_bytes: u64,
 ) -> Result<(), PublishError> {
-    if request.allow_shrink || old_tiles == 0 {
+    if allow_shrink || old_tiles == 0 {
         return Ok(());
     }
     let tile_share = removed_tiles as f64 / old_tiles as f64;
     let byte_share = if old_bytes == 0 { 0.0 } else { removed_bytes as f64 / old_bytes as f64 };
-    if tile_share > request.max_shrink || byte_share > request.max_shrink {
+    if tile_share > max_shrink || byte_share > max_shrink {
         return Err(PublishError::Shrink {
             set: set.to_owned(),
             removed_tiles,
             old_tiles,
             removed_bytes,
             old_bytes,
-            limit_percent: request.max_shrink * 100.0,
+            limit_percent: max_shrink * 100.0,
         });
     }
     Ok(())
 }
 
-fn tile_put_options(format: &str) -> PutOptions {
+pub(crate) fn tile_put_options(format: &str) -> PutOptions {
     let content_type = match format {
         "png" => "image/png",
         "jpg" | "jpeg" => "image/jpeg",

@@ -1,0 +1,314 @@
+//! Run metrics in the Prometheus text format, for batch jobs: written to a file (the node_exporter textfile
+//! collector convention: a temp file renamed into place) and/or pushed to a Pushgateway when the command ends.
+//!
+//! Every series carries `tileset`, `region` (`all` for a whole tileset) and most carry `command`. Gauges
+//! describe the last run; the `_total` counters (failures, pointer swaps, rollbacks) and
+//! `tilepress_last_success_timestamp_seconds` are carried forward from the metrics file the previous run left,
+//! so a textfile collector sees them grow across runs. The names are listed in [`FAMILIES`] and in
+//! `docs/infra/config.md`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::BuildSummary;
+use crate::publish::PublishReport;
+
+/// Every metric family: name, type, help.
+pub const FAMILIES: &[(&str, &str, &str)] = &[
+    ("tilepress_run_success", "gauge", "1 if the last run of the command succeeded, 0 if it failed."),
+    ("tilepress_run_timestamp_seconds", "gauge", "Unix time at which the last run ended."),
+    ("tilepress_run_duration_seconds", "gauge", "Wall time of the last run."),
+    ("tilepress_last_success_timestamp_seconds", "gauge", "Unix time at which the last successful run ended."),
+    ("tilepress_failures_total", "counter", "Failed runs, by the stage that failed."),
+    ("tilepress_build_duration_seconds", "gauge", "Wall time of the last build."),
+    ("tilepress_build_tiles", "gauge", "Tiles written by the last build, per zoom."),
+    ("tilepress_build_tile_bytes", "gauge", "Bytes of all tiles written by the last build."),
+    ("tilepress_build_features", "gauge", "Features of the last build: read, skipped (invalid/empty), dropped (caps)."),
+    ("tilepress_publish_duration_seconds", "gauge", "Wall time of the last publish or promote (upload and swap)."),
+    ("tilepress_publish_objects", "gauge", "Objects of the last publish: uploaded, or skipped (already stored)."),
+    ("tilepress_publish_bytes", "gauge", "Bytes uploaded by the last publish or promote."),
+    ("tilepress_publish_retries", "gauge", "Store requests retried during the last run (5xx, throttling, 409)."),
+    (
+        "tilepress_publish_tiles",
+        "gauge",
+        "Tiles added, changed and removed by the last publish against the live version.",
+    ),
+    ("tilepress_live_tiles", "gauge", "Tiles in the live version after the last run."),
+    ("tilepress_live_bytes", "gauge", "Tile bytes in the live version after the last run."),
+    ("tilepress_pointer_swaps_total", "counter", "Pointer swaps made, by kind: publish, rollback, promote."),
+    ("tilepress_rollbacks_total", "counter", "Rollbacks performed."),
+];
+
+/// Families whose previous values are carried into the next file.
+const CARRIED: &[&str] = &["tilepress_failures_total", "tilepress_pointer_swaps_total", "tilepress_rollbacks_total"];
+
+/// The metrics of one run of one command.
+#[derive(Debug, Clone)]
+pub struct RunMetrics {
+    tileset: String,
+    region: String,
+    command: String,
+    /// `name{labels}` → value, in family order then label order.
+    samples: BTreeMap<(usize, String), f64>,
+}
+
+impl RunMetrics {
+    /// Metrics for `command` on a tileset (and region) — for set names (`NAME.REGION`) use [`RunMetrics::for_set`].
+    pub fn new(tileset: &str, region: Option<&str>, command: &str) -> RunMetrics {
+        RunMetrics {
+            tileset: tileset.to_owned(),
+            region: region.unwrap_or("all").to_owned(),
+            command: command.to_owned(),
+            samples: BTreeMap::new(),
+        }
+    }
+
+    /// Metrics for a published set name: `NAME` or `NAME.REGION`.
+    pub fn for_set(set: &str, command: &str) -> RunMetrics {
+        let (tileset, region) = match set.split_once('.') {
+            Some((name, region)) => (name, Some(region)),
+            None => (set, None),
+        };
+        RunMetrics::new(tileset, region, command)
+    }
+
+    /// Names the tileset (once it is loaded: its `name`, not the file's); applies to samples set afterwards.
+    pub fn set_tileset(&mut self, name: &str) {
+        name.clone_into(&mut self.tileset);
+    }
+
+    /// Sets a sample; `extra` labels come after `tileset` and `region` (and `command` for run series).
+    pub fn set(&mut self, name: &str, extra: &[(&str, &str)], value: f64) {
+        if let Some(key) = self.key(name, extra) {
+            self.samples.insert(key, value);
+        }
+    }
+
+    /// Adds to a counter sample (this run's increments; earlier runs' values are added when writing).
+    pub fn add(&mut self, name: &str, extra: &[(&str, &str)], value: f64) {
+        if let Some(key) = self.key(name, extra) {
+            *self.samples.entry(key).or_insert(0.0) += value;
+        }
+    }
+
+    fn key(&self, name: &str, extra: &[(&str, &str)]) -> Option<(usize, String)> {
+        let Some(index) = FAMILIES.iter().position(|(n, _, _)| *n == name) else {
+            debug_assert!(false, "unknown metric {name}");
+            return None;
+        };
+        let mut labels = format!("tileset=\"{}\",region=\"{}\"", escape(&self.tileset), escape(&self.region));
+        for (key, value) in extra {
+            let _ = write!(labels, ",{key}=\"{}\"", escape(value));
+        }
+        Some((index, format!("{name}{{{labels}}}")))
+    }
+
+    /// The figures of a finished build.
+    pub fn record_build(&mut self, summary: &BuildSummary) {
+        self.set("tilepress_build_duration_seconds", &[], summary.wall_seconds);
+        for (zoom, tiles) in &summary.tiles_per_zoom {
+            self.set("tilepress_build_tiles", &[("zoom", &zoom.to_string())], *tiles as f64);
+        }
+        self.set("tilepress_build_tile_bytes", &[], summary.tile_bytes as f64);
+        for (outcome, count) in [
+            ("read", summary.features_read),
+            ("skipped", summary.features_skipped),
+            ("dropped", summary.features_dropped),
+        ] {
+            self.set("tilepress_build_features", &[("outcome", outcome)], count as f64);
+        }
+    }
+
+    /// The figures of a publish; `live` is the live version's (tiles, bytes) afterwards, if known.
+    pub fn record_publish(&mut self, report: &PublishReport, live: Option<(u64, u64)>) {
+        self.set("tilepress_publish_duration_seconds", &[], report.seconds);
+        self.set("tilepress_publish_objects", &[("outcome", "uploaded")], report.objects_uploaded as f64);
+        self.set("tilepress_publish_objects", &[("outcome", "skipped")], report.objects_skipped as f64);
+        self.set("tilepress_publish_bytes", &[("outcome", "uploaded")], report.bytes_uploaded as f64);
+        let d = report.diff;
+        for (change, count) in [("added", d.added), ("changed", d.changed), ("removed", d.removed)] {
+            self.set("tilepress_publish_tiles", &[("change", change)], count as f64);
+        }
+        if report.outcome == "published" {
+            self.add("tilepress_pointer_swaps_total", &[("kind", "publish")], 1.0);
+        }
+        self.record_live(live);
+    }
+
+    /// The live version's size after the run.
+    pub fn record_live(&mut self, live: Option<(u64, u64)>) {
+        if let Some((tiles, bytes)) = live {
+            self.set("tilepress_live_tiles", &[], tiles as f64);
+            self.set("tilepress_live_bytes", &[], bytes as f64);
+        }
+    }
+
+    /// Store requests retried during the run.
+    pub fn record_retries(&mut self, retries: u64) {
+        self.set("tilepress_publish_retries", &[], retries as f64);
+    }
+
+    /// Closes the run: success or the failing stage, its duration and end time.
+    pub fn finish(&mut self, failed_stage: Option<&str>, duration: Duration) {
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs_f64();
+        let command = self.command.clone();
+        let run = [("command", command.as_str())];
+        self.set("tilepress_run_success", &run, if failed_stage.is_none() { 1.0 } else { 0.0 });
+        self.set("tilepress_run_timestamp_seconds", &run, now.floor());
+        self.set("tilepress_run_duration_seconds", &run, duration.as_secs_f64());
+        match failed_stage {
+            None => self.set("tilepress_last_success_timestamp_seconds", &run, now.floor()),
+            Some(stage) => self.add("tilepress_failures_total", &[("command", &command), ("stage", stage)], 1.0),
+        }
+    }
+
+    /// The text exposition, with the carried series of `previous` (an earlier file's text) merged in.
+    pub fn render(&self, previous: Option<&str>) -> String {
+        let mut samples = self.samples.clone();
+        for (key, value) in previous.map(parse_samples).unwrap_or_default() {
+            let family = key.split('{').next().unwrap_or_default();
+            let Some(index) = FAMILIES.iter().position(|(n, _, _)| *n == family) else { continue };
+            if CARRIED.contains(&family) {
+                *samples.entry((index, key)).or_insert(0.0) += value;
+            } else if family == "tilepress_last_success_timestamp_seconds" {
+                samples.entry((index, key)).or_insert(value);
+            }
+        }
+        let mut out = String::new();
+        let mut current = usize::MAX;
+        for ((index, key), value) in &samples {
+            if *index != current {
+                let (name, kind, help) = FAMILIES[*index];
+                let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+                current = *index;
+            }
+            let _ = writeln!(out, "{key} {value}");
+        }
+        out
+    }
+
+    /// Writes the metrics file: the previous file's carried series merged in, written to a temp file beside it
+    /// and renamed into place (a collector never reads half a file).
+    pub fn write_file(&self, path: &Path) -> std::io::Result<()> {
+        let previous = std::fs::read_to_string(path).ok();
+        let text = self.render(previous.as_deref());
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let temp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+        std::fs::write(&temp, text)?;
+        std::fs::rename(&temp, path).inspect_err(|_| {
+            let _ = std::fs::remove_file(&temp);
+        })
+    }
+
+    /// Pushes this run's metrics to a Pushgateway (`PUT URL/metrics/job/tilepress/tileset/T/region/R/command/C`:
+    /// the group of this tileset, region and command is replaced).
+    pub fn push(&self, gateway: &str) -> Result<(), String> {
+        let url = format!(
+            "{}/metrics/job/tilepress/tileset/{}/region/{}/command/{}",
+            gateway.trim_end_matches('/'),
+            path_segment(&self.tileset),
+            path_segment(&self.region),
+            path_segment(&self.command)
+        );
+        let body = self.render(None);
+        let agent: ureq::Agent =
+            ureq::Agent::config_builder().timeout_global(Some(Duration::from_secs(10))).build().into();
+        agent
+            .put(&url)
+            .header("Content-Type", "text/plain; version=0.0.4")
+            .send(body.as_bytes())
+            .map(|_| ())
+            .map_err(|e| format!("{}: {e}", redact_url(gateway)))
+    }
+}
+
+/// `name{labels} value` lines of a text exposition (comments and malformed lines are ignored).
+fn parse_samples(text: &str) -> Vec<(String, f64)> {
+    text.lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| {
+            let (key, value) = line.rsplit_once(' ')?;
+            Some((key.to_owned(), value.parse().ok()?))
+        })
+        .collect()
+}
+
+fn escape(value: &str) -> String {
+    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+/// A label value as a Pushgateway URL path segment (names here are letters, digits, `.`, `_`, `-`).
+fn path_segment(value: &str) -> String {
+    value.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '_' }).collect()
+}
+
+/// A URL without any `user:password@` part, for messages.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => format!("{}://…@{}", &url[..scheme], &url[at + 1..]),
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run() -> RunMetrics {
+        let mut m = RunMetrics::for_set("default.valletta", "publish");
+        m.set("tilepress_build_tiles", &[("zoom", "3")], 64.0);
+        m
+    }
+
+    #[test]
+    fn renders_families_with_help_and_type_once() {
+        let mut m = run();
+        m.set("tilepress_build_tiles", &[("zoom", "4")], 256.0);
+        m.finish(None, Duration::from_millis(1500));
+        let text = m.render(None);
+        assert_eq!(text.matches("# TYPE tilepress_build_tiles gauge").count(), 1);
+        assert!(text.contains("tilepress_build_tiles{tileset=\"default\",region=\"valletta\",zoom=\"4\"} 256\n"));
+        assert!(
+            text.contains("tilepress_run_success{tileset=\"default\",region=\"valletta\",command=\"publish\"} 1\n")
+        );
+        assert!(!text.contains("tilepress_failures_total"));
+    }
+
+    #[test]
+    fn counters_and_last_success_carry_over_from_the_previous_file() {
+        let mut first = run();
+        first.finish(Some("store"), Duration::from_secs(1));
+        let mut second = run();
+        second.finish(Some("store"), Duration::from_secs(1));
+        let text = second.render(Some(&first.render(None)));
+        assert!(
+            text.contains("tilepress_failures_total{tileset=\"default\",region=\"valletta\",command=\"publish\",stage=\"store\"} 2\n"),
+            "{text}"
+        );
+        assert!(!text.contains("tilepress_last_success_timestamp_seconds"), "no success yet");
+
+        let mut ok = run();
+        ok.finish(None, Duration::from_secs(1));
+        let after_success = ok.render(Some(&text));
+        let mut failed = run();
+        failed.finish(Some("build"), Duration::from_secs(1));
+        let last = failed.render(Some(&after_success));
+        assert!(last.contains("tilepress_last_success_timestamp_seconds{"), "carried: {last}");
+        assert!(last.contains("stage=\"store\"} 2\n") && last.contains("stage=\"build\"} 1\n"), "{last}");
+        assert!(last.contains("tilepress_run_success{tileset=\"default\",region=\"valletta\",command=\"publish\"} 0"));
+    }
+
+    #[test]
+    fn label_values_are_escaped_and_urls_redacted() {
+        let mut m = RunMetrics::new("a\"b", None, "build");
+        m.set("tilepress_build_tile_bytes", &[], 1.0);
+        assert!(m.render(None).contains("tileset=\"a\\\"b\",region=\"all\""));
+        assert_eq!(redact_url("https://user:pw@push.example:9091"), "https://…@push.example:9091");
+        assert_eq!(path_segment("x/y"), "x_y");
+    }
+}

@@ -1,0 +1,261 @@
+//! `promote`: put the very version that is live (or named) in one store live in another — staging to
+//! production — without rebuilding. Copies only the objects the target lacks (each checked against its
+//! SHA-256 on the way), writes the version's manifest and record, verifies the whole version in the target,
+//! and only then swaps the target's pointer (compare-and-swap, with the shrink guard against its live version).
+
+use std::collections::HashSet;
+use std::io::Cursor;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use rayon::prelude::*;
+use serde::Serialize;
+use tracing::info;
+
+use super::manage::{checked, read_record, verify, version_or_live};
+use super::records::{DiffSummary, Pointer, utc_now};
+use super::store::{Condition, IMMUTABLE, PutOptions, Store, StoreError};
+use super::upload::{check_shrink, tile_put_options};
+use super::{PublishError, read_pointer, swap_pointer};
+use crate::manifest::{self, Change, ManifestReader};
+
+/// Copies in flight at once.
+const COPY_THREADS: usize = 8;
+
+/// What to promote.
+#[derive(Debug, Clone)]
+pub struct PromoteRequest<'a> {
+    /// `NAME` or `NAME.REGION`.
+    pub set: &'a str,
+    /// The version to promote [default: the source's live one].
+    pub version: Option<&'a str>,
+    /// Report what would be copied; copy nothing, swap nothing.
+    pub dry_run: bool,
+    pub allow_shrink: bool,
+    /// Share of the target's live tiles or bytes the promoted version may remove without `allow_shrink`.
+    pub max_shrink: f64,
+}
+
+/// What a promote did.
+#[derive(Debug, Clone, Serialize)]
+pub struct PromoteReport {
+    pub set: String,
+    pub from: String,
+    pub to: String,
+    /// `promoted`, `unchanged` (already live in the target) or `dry-run`.
+    pub outcome: String,
+    pub version: String,
+    /// The target's live version before.
+    pub previous: Option<String>,
+    /// The promoted version against the target's live one.
+    pub diff: DiffSummary,
+    pub tiles: u64,
+    pub bytes: u64,
+    pub objects_copied: u64,
+    pub bytes_copied: u64,
+    /// Objects the target already had.
+    pub objects_skipped: u64,
+    pub seconds: f64,
+}
+
+/// Promotes a version from `source` to `target` (see the module docs).
+pub fn promote(
+    source: &dyn Store,
+    target: &dyn Store,
+    request: &PromoteRequest<'_>,
+) -> Result<PromoteReport, PublishError> {
+    let started = Instant::now();
+    let set = request.set;
+    let layout = checked(set)?;
+    let version = version_or_live(source, &layout, set, request.version)?;
+    let record = read_record(source, &layout, set, &version)?;
+    let manifest_key = layout.manifest(&version);
+    let (manifest_bytes, _) =
+        source.get(&manifest_key)?.ok_or_else(|| PublishError::MissingObject { key: manifest_key.clone() })?;
+    if hex::encode(manifest::sha256(&manifest_bytes)) != record.manifest_sha256 {
+        return Err(manifest::ManifestError::Corrupt {
+            name: format!("{}/{manifest_key}", source.location()),
+            detail: "its SHA-256 differs from the version record".to_owned(),
+        }
+        .into());
+    }
+    let live = read_pointer(target, &layout)?;
+    let mut report = PromoteReport {
+        set: set.to_owned(),
+        from: source.location(),
+        to: target.location(),
+        outcome: String::new(),
+        version: version.clone(),
+        previous: live.as_ref().map(|(p, _)| p.version.clone()),
+        diff: DiffSummary::default(),
+        tiles: record.tiles,
+        bytes: record.bytes,
+        objects_copied: 0,
+        bytes_copied: 0,
+        objects_skipped: 0,
+        seconds: 0.0,
+    };
+    if report.previous.as_deref() == Some(version.as_str()) {
+        report.outcome = "unchanged".to_owned();
+        report.seconds = started.elapsed().as_secs_f64();
+        return Ok(report);
+    }
+
+    // The distinct tiles of the version, and how it differs from the target's live version.
+    let new = || ManifestReader::new(manifest_key.clone(), Cursor::new(&manifest_bytes));
+    let header = new()?.header().clone();
+    let mut needed: HashSet<[u8; 32]> = HashSet::new();
+    let mut reader = new()?;
+    while let Some(entry) = reader.next_entry()? {
+        needed.insert(entry.sha256);
+    }
+    match &live {
+        Some((pointer, _)) => {
+            let key = layout.manifest(&pointer.version);
+            let (bytes, _) = target.get(&key)?.ok_or(PublishError::MissingObject { key: key.clone() })?;
+            let (old_tiles, old_bytes) = ManifestReader::new(key.clone(), Cursor::new(&bytes))?.verify()?;
+            let mut old = ManifestReader::new(key, Cursor::new(bytes))?;
+            let d = manifest::diff(&mut old, &mut new()?, &mut |_: Change| {})?;
+            let t = d.total();
+            report.diff =
+                DiffSummary { added: t.added, changed: t.changed, removed: t.removed, unchanged: t.unchanged };
+            check_shrink(
+                request.allow_shrink,
+                request.max_shrink,
+                set,
+                t.removed,
+                old_tiles,
+                t.removed_bytes,
+                old_bytes,
+            )?;
+        }
+        None => report.diff.added = record.tiles,
+    }
+    if request.dry_run {
+        report.outcome = "dry-run".to_owned();
+        report.objects_copied = needed.len() as u64;
+        report.seconds = started.elapsed().as_secs_f64();
+        return Ok(report);
+    }
+
+    // 1. Tiles the target lacks, each checked against its name on the way.
+    let copied = AtomicU64::new(0);
+    let copied_bytes = AtomicU64::new(0);
+    let skipped = AtomicU64::new(0);
+    let tile_options = tile_put_options(&header.format);
+    let hashes: Vec<[u8; 32]> = needed.into_iter().collect();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(COPY_THREADS)
+        .build()
+        .map_err(|e| StoreError::Io { location: target.location(), source: std::io::Error::other(e) })?;
+    pool.install(|| {
+        hashes.par_iter().try_for_each(|sha| {
+            let key = layout.tile(&hex::encode(sha));
+            if target.head(&key)?.is_some() {
+                skipped.fetch_add(1, Ordering::Relaxed);
+                return Ok(());
+            }
+            let (data, _) = source.get(&key)?.ok_or_else(|| PublishError::MissingObject { key: key.clone() })?;
+            if manifest::sha256(&data) != *sha {
+                return Err(PublishError::DamagedObject { key: format!("{}/{key}", source.location()) });
+            }
+            let mut options = tile_options.clone();
+            if data.starts_with(&[0x1f, 0x8b]) {
+                options.content_encoding = Some("gzip");
+            }
+            target.put(&key, &data, &options)?;
+            copied.fetch_add(1, Ordering::Relaxed);
+            copied_bytes.fetch_add(data.len() as u64, Ordering::Relaxed);
+            Ok(())
+        })
+    })?;
+
+    // 2. The archive, the manifest and the version record, byte for byte (create-only).
+    let immutable = |content_type| PutOptions {
+        content_type,
+        content_encoding: None,
+        cache_control: IMMUTABLE,
+        condition: Condition::IfAbsent,
+    };
+    let archive_key = layout.archive(&record.archive_sha256);
+    if target.head(&archive_key)?.is_some() {
+        skipped.fetch_add(1, Ordering::Relaxed);
+    } else {
+        let (data, _) =
+            source.get(&archive_key)?.ok_or_else(|| PublishError::MissingObject { key: archive_key.clone() })?;
+        if hex::encode(manifest::sha256(&data)) != record.archive_sha256 {
+            return Err(PublishError::DamagedObject { key: format!("{}/{archive_key}", source.location()) });
+        }
+        // Through a file, so that a large archive goes up as a multipart upload.
+        let temp = tempfile_for(&data, &archive_key)?;
+        target.put_file(&archive_key, temp.path(), &immutable("application/vnd.sqlite3"))?;
+        copied.fetch_add(1, Ordering::Relaxed);
+        copied_bytes.fetch_add(data.len() as u64, Ordering::Relaxed);
+    }
+    let record_key = layout.version_record(&version);
+    let (record_bytes, _) =
+        source.get(&record_key)?.ok_or_else(|| PublishError::MissingObject { key: record_key.clone() })?;
+    for (key, data, content_type) in
+        [(&manifest_key, &manifest_bytes, "application/zstd"), (&record_key, &record_bytes, "application/json")]
+    {
+        if target.head(key)?.is_some() {
+            skipped.fetch_add(1, Ordering::Relaxed);
+            continue;
+        }
+        match target.put(key, data, &immutable(content_type)) {
+            Ok(_) | Err(StoreError::PreconditionFailed { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+        copied.fetch_add(1, Ordering::Relaxed);
+        copied_bytes.fetch_add(data.len() as u64, Ordering::Relaxed);
+    }
+
+    // 3. What was checked is what goes live: the whole version, read back from the target.
+    let check = verify(target, set, Some(&version))?;
+    if check.problem_count > 0 {
+        return Err(PublishError::Unverified {
+            set: set.to_owned(),
+            version,
+            problems: check.problem_count,
+            first: check.problems.first().cloned().unwrap_or_default(),
+        });
+    }
+
+    // 4. The swap.
+    let pointer = Pointer {
+        version: version.clone(),
+        manifest_sha256: record.manifest_sha256.clone(),
+        previous: report.previous.clone(),
+        generation: live.as_ref().map_or(1, |(p, _)| p.generation + 1),
+        swapped_at: utc_now().1,
+    };
+    swap_pointer(target, set, &layout, &pointer, live.map(|(_, etag)| etag), "promote")?;
+    report.outcome = "promoted".to_owned();
+    report.objects_copied = copied.load(Ordering::Relaxed);
+    report.bytes_copied = copied_bytes.load(Ordering::Relaxed);
+    report.objects_skipped = skipped.load(Ordering::Relaxed);
+    report.seconds = started.elapsed().as_secs_f64();
+    info!(set, version = %version, from = %report.from, to = %report.to, copied = report.objects_copied, "promoted");
+    Ok(report)
+}
+
+/// A temporary file holding `data` (removed when dropped).
+fn tempfile_for(data: &[u8], key: &str) -> Result<TempFile, PublishError> {
+    let path = std::env::temp_dir().join(format!("tilepress-promote-{}-{}.tmp", std::process::id(), key.len()));
+    std::fs::write(&path, data).map_err(|source| StoreError::Io { location: path.display().to_string(), source })?;
+    Ok(TempFile(path))
+}
+
+struct TempFile(std::path::PathBuf);
+
+impl TempFile {
+    fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
