@@ -3,16 +3,26 @@ CARGO ?= cargo
 TILESET ?= tilesets/default.toml
 export TILEPRESS_PYTHON ?= $(CURDIR)/.venv/bin/python
 
-.PHONY: run test test-deps lint fmt bench bench-compare compat ci doc clean
+.PHONY: run test test-deps test-infra audit lint fmt bench bench-compare compat ci doc clean
 
 ## Build the embedded default tileset from fixtures/ into out/default.mbtiles (+ manifest) and publish it as a
 ## new version to the local store out/store (no network, no cloud). Rerun: identical content, no new version.
 run:
 	$(CARGO) run --release --quiet -- publish $(TILESET) --to file://out/store
 
-## Every test: unit, integration (through the CLI, checked with independent readers).
+## Every test: unit, integration (through the CLI, checked with independent readers), and the static checks of
+## infra/ (Terraform, Kubernetes, Dockerfile, workflows, alert rules and their unit tests, shell scripts).
 test: test-deps
 	$(CARGO) test --all-targets
+	scripts/lint-infra.sh
+
+## Only the infra checks (installs checkov, kubernetes-validate, yamllint, actionlint… into .venv-infra).
+test-infra:
+	scripts/lint-infra.sh
+
+## cargo audit of Cargo.lock against the offline RustSec database (scripts/audit.sh says which copy).
+audit:
+	scripts/audit.sh
 
 ## Installs the independent readers the tests use (GDAL ogrinfo, sqlite3, Python mapbox-vector-tile).
 test-deps:
@@ -46,7 +56,7 @@ doc:
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps
 
 ## What CI runs.
-ci: lint test doc
+ci: lint audit test doc
 
 clean:
 	rm -rf out target/criterion

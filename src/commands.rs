@@ -27,14 +27,18 @@ pub fn metrics_for(command: &Command) -> RunMetrics {
     let stem = |path: &std::path::Path| path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     match command {
         Command::Build(a) => RunMetrics::new(&stem(&a.tileset), a.region.as_deref(), "build"),
-        Command::Publish(a) => RunMetrics::new(&stem(&a.tileset), a.region.as_deref(), "publish"),
+        Command::Publish(a) => RunMetrics::new(
+            &stem(&a.tileset),
+            a.region.as_deref(),
+            if a.dry_run { "publish-dry-run" } else { "publish" },
+        ),
         Command::Manifest(a) => RunMetrics::new(&stem(&a.mbtiles), None, "manifest"),
         Command::Diff(a) => RunMetrics::new(&stem(&a.new), None, "diff"),
         Command::Versions(a) => RunMetrics::for_set(&a.set, "versions"),
         Command::Rollback(a) => RunMetrics::for_set(&a.target.set, "rollback"),
         Command::Verify(a) => RunMetrics::for_set(&a.target.set, "verify"),
-        Command::Gc(a) => RunMetrics::for_set(&a.target.set, "gc"),
-        Command::Promote(a) => RunMetrics::for_set(&a.set, "promote"),
+        Command::Gc(a) => RunMetrics::for_set(&a.target.set, if a.dry_run { "gc-dry-run" } else { "gc" }),
+        Command::Promote(a) => RunMetrics::for_set(&a.set, if a.dry_run { "promote-dry-run" } else { "promote" }),
     }
 }
 
@@ -340,6 +344,10 @@ pub fn promote(args: PromoteArgs, metrics: &mut RunMetrics) -> tilepress::Result
     metrics.set("tilepress_publish_objects", &[("outcome", "uploaded")], report.objects_copied as f64);
     metrics.set("tilepress_publish_objects", &[("outcome", "skipped")], report.objects_skipped as f64);
     metrics.set("tilepress_publish_bytes", &[("outcome", "uploaded")], report.bytes_copied as f64);
+    let d = report.diff;
+    for (change, count) in [("added", d.added), ("changed", d.changed), ("removed", d.removed)] {
+        metrics.set("tilepress_publish_tiles", &[("change", change)], count as f64);
+    }
     if report.outcome == "promoted" {
         metrics.add("tilepress_pointer_swaps_total", &[("kind", "promote")], 1.0);
     }

@@ -1,7 +1,8 @@
 //! Run metrics in the Prometheus text format, for batch jobs: written to a file (the node_exporter textfile
 //! collector convention: a temp file renamed into place) and/or pushed to a Pushgateway when the command ends.
 //!
-//! Every series carries `tileset`, `region` (`all` for a whole tileset) and most carry `command`. Gauges
+//! Every series carries `tileset`, `region` (`all` for a whole tileset) and `command` (so that the files or
+//! Pushgateway groups of different commands on one set never export the same series). Gauges
 //! describe the last run; the `_total` counters (failures, pointer swaps, rollbacks) and
 //! `tilepress_last_success_timestamp_seconds` are carried forward from the metrics file the previous run left,
 //! so a textfile collector sees them grow across runs. The names are listed in [`FAMILIES`] and in
@@ -56,6 +57,7 @@ pub struct RunMetrics {
 
 impl RunMetrics {
     /// Metrics for `command` on a tileset (and region) — for set names (`NAME.REGION`) use [`RunMetrics::for_set`].
+    /// A dry run is its own command (`publish-dry-run`), so it never stands in for the real one.
     pub fn new(tileset: &str, region: Option<&str>, command: &str) -> RunMetrics {
         RunMetrics {
             tileset: tileset.to_owned(),
@@ -79,7 +81,7 @@ impl RunMetrics {
         name.clone_into(&mut self.tileset);
     }
 
-    /// Sets a sample; `extra` labels come after `tileset` and `region` (and `command` for run series).
+    /// Sets a sample; `extra` labels come after `tileset`, `region` and `command`.
     pub fn set(&mut self, name: &str, extra: &[(&str, &str)], value: f64) {
         if let Some(key) = self.key(name, extra) {
             self.samples.insert(key, value);
@@ -98,7 +100,12 @@ impl RunMetrics {
             debug_assert!(false, "unknown metric {name}");
             return None;
         };
-        let mut labels = format!("tileset=\"{}\",region=\"{}\"", escape(&self.tileset), escape(&self.region));
+        let mut labels = format!(
+            "tileset=\"{}\",region=\"{}\",command=\"{}\"",
+            escape(&self.tileset),
+            escape(&self.region),
+            escape(&self.command)
+        );
         for (key, value) in extra {
             let _ = write!(labels, ",{key}=\"{}\"", escape(value));
         }
@@ -153,14 +160,12 @@ impl RunMetrics {
     /// Closes the run: success or the failing stage, its duration and end time.
     pub fn finish(&mut self, failed_stage: Option<&str>, duration: Duration) {
         let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs_f64();
-        let command = self.command.clone();
-        let run = [("command", command.as_str())];
-        self.set("tilepress_run_success", &run, if failed_stage.is_none() { 1.0 } else { 0.0 });
-        self.set("tilepress_run_timestamp_seconds", &run, now.floor());
-        self.set("tilepress_run_duration_seconds", &run, duration.as_secs_f64());
+        self.set("tilepress_run_success", &[], if failed_stage.is_none() { 1.0 } else { 0.0 });
+        self.set("tilepress_run_timestamp_seconds", &[], now.floor());
+        self.set("tilepress_run_duration_seconds", &[], duration.as_secs_f64());
         match failed_stage {
-            None => self.set("tilepress_last_success_timestamp_seconds", &run, now.floor()),
-            Some(stage) => self.add("tilepress_failures_total", &[("command", &command), ("stage", stage)], 1.0),
+            None => self.set("tilepress_last_success_timestamp_seconds", &[], now.floor()),
+            Some(stage) => self.add("tilepress_failures_total", &[("stage", stage)], 1.0),
         }
     }
 
@@ -272,7 +277,9 @@ mod tests {
         m.finish(None, Duration::from_millis(1500));
         let text = m.render(None);
         assert_eq!(text.matches("# TYPE tilepress_build_tiles gauge").count(), 1);
-        assert!(text.contains("tilepress_build_tiles{tileset=\"default\",region=\"valletta\",zoom=\"4\"} 256\n"));
+        assert!(text.contains(
+            "tilepress_build_tiles{tileset=\"default\",region=\"valletta\",command=\"publish\",zoom=\"4\"} 256\n"
+        ));
         assert!(
             text.contains("tilepress_run_success{tileset=\"default\",region=\"valletta\",command=\"publish\"} 1\n")
         );
@@ -307,7 +314,7 @@ mod tests {
     fn label_values_are_escaped_and_urls_redacted() {
         let mut m = RunMetrics::new("a\"b", None, "build");
         m.set("tilepress_build_tile_bytes", &[], 1.0);
-        assert!(m.render(None).contains("tileset=\"a\\\"b\",region=\"all\""));
+        assert!(m.render(None).contains("tileset=\"a\\\"b\",region=\"all\",command=\"build\""));
         assert_eq!(redact_url("https://user:pw@push.example:9091"), "https://…@push.example:9091");
         assert_eq!(path_segment("x/y"), "x_y");
     }

@@ -59,8 +59,8 @@ fn metrics_file_is_valid_and_counts_failures_across_runs() {
     assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
     promtool_check(&metrics);
     let text = std::fs::read_to_string(&metrics).expect("metrics");
-    let labels = "{tileset=\"monaco\",region=\"harbour\"";
-    assert_eq!(sample(&text, &format!("tilepress_run_success{labels},command=\"publish\"}}")), Some(1.0));
+    let labels = "{tileset=\"monaco\",region=\"harbour\",command=\"publish\"";
+    assert_eq!(sample(&text, &format!("tilepress_run_success{labels}}}")), Some(1.0));
     let tiles = sample(&text, &format!("tilepress_live_tiles{labels}}}")).expect("live tiles");
     assert!(tiles > 20.0, "{text}");
     let per_zoom: f64 = text
@@ -219,7 +219,10 @@ fn promote_puts_the_very_same_version_live_in_production() {
     promtool_check(&metrics);
     let text = std::fs::read_to_string(&metrics).expect("metrics");
     assert_eq!(
-        sample(&text, "tilepress_pointer_swaps_total{tileset=\"monaco\",region=\"all\",kind=\"promote\"}"),
+        sample(
+            &text,
+            "tilepress_pointer_swaps_total{tileset=\"monaco\",region=\"all\",command=\"promote\",kind=\"promote\"}"
+        ),
         Some(1.0)
     );
 

@@ -73,9 +73,10 @@ pub fn gc(store: &dyn Store, request: &GcRequest<'_>) -> Result<GcReport, Publis
     let mut report = GcReport { set: set.to_owned(), dry_run: request.dry_run, ..GcReport::default() };
     let base = layout.pointer().trim_end_matches("current.json").to_owned();
     for (prefix, marked, counter) in [
-        (format!("{base}tiles/"), &tiles, &mut report.removed_tiles),
+        (layout.tiles_prefix(), &tiles, &mut report.removed_tiles),
         (format!("{base}archives/"), &archives, &mut report.removed_archives),
     ] {
+        let mut doomed = Vec::new();
         for object in store.list(&prefix)? {
             if marked.contains(&object.key) {
                 continue;
@@ -84,12 +85,14 @@ pub fn gc(store: &dyn Store, request: &GcRequest<'_>) -> Result<GcReport, Publis
                 report.spared_young += 1;
                 continue;
             }
-            if !request.dry_run {
-                store.delete(&object.key)?;
-            }
-            *counter += 1;
+            doomed.push(object.key);
+        }
+        *counter += doomed.len() as u64;
+        if !request.dry_run {
+            store.delete_many(&doomed)?;
         }
     }
+    let (mut manifests, mut records) = (Vec::new(), Vec::new());
     for version in versions.iter().filter(|v| !keep.contains(*v)) {
         let files = [layout.version_record(version), layout.manifest(version)];
         let young =
@@ -98,13 +101,15 @@ pub fn gc(store: &dyn Store, request: &GcRequest<'_>) -> Result<GcReport, Publis
             report.spared_young += 1;
             continue;
         }
-        if !request.dry_run {
-            // The manifest first: a version without its record is invisible to `versions` and `rollback`.
-            for key in files.iter().rev() {
-                store.delete(key)?;
-            }
-        }
+        let [record, manifest] = files;
+        records.push(record);
+        manifests.push(manifest);
         report.removed_versions.push(version.clone());
+    }
+    if !request.dry_run {
+        // Manifests first: a version without its record is invisible to `versions` and `rollback`.
+        store.delete_many(&manifests)?;
+        store.delete_many(&records)?;
     }
     report.kept_versions = keep.into_iter().collect();
     Ok(report)

@@ -66,6 +66,10 @@ impl Layout {
     pub fn tile(&self, sha256_hex: &str) -> String {
         format!("{}tiles/{}/{sha256_hex}", self.base, &sha256_hex[..2.min(sha256_hex.len())])
     }
+    /// The folder of every tile object of the set.
+    pub fn tiles_prefix(&self) -> String {
+        format!("{}tiles/", self.base)
+    }
     pub fn archive(&self, sha256_hex: &str) -> String {
         format!("{}archives/{sha256_hex}.mbtiles", self.base)
     }

@@ -17,13 +17,15 @@ use aws_sdk_s3::Client;
 use aws_sdk_s3::config::{RequestChecksumCalculation, ResponseChecksumValidation};
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart};
+use aws_sdk_s3::types::{ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart, Delete, ObjectIdentifier};
 use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
 
 use super::store::{Condition, Listed, PutOptions, Store, StoreError, check_key};
 
 /// Request attempts (the first try and the retries) for transient failures.
 const MAX_ATTEMPTS: u32 = 5;
+/// Keys per DeleteObjects request (S3's maximum).
+const DELETE_BATCH: usize = 1000;
 /// Retries of a 409 ConditionalRequestConflict.
 const CONFLICT_RETRIES: u32 = 5;
 /// Part size of multipart uploads; files larger than one part go up in parts. S3's minimum part is 5 MiB;
@@ -345,6 +347,48 @@ impl Store for S3Store {
                 .map_err(|e| self.error(&full, e))?;
             Ok(done.e_tag().unwrap_or_default().to_owned())
         })
+    }
+
+    fn delete_many(&self, keys: &[String]) -> Result<(), StoreError> {
+        for batch in keys.chunks(DELETE_BATCH) {
+            let objects = batch
+                .iter()
+                .map(|key| {
+                    let full = self.full_key(key)?;
+                    ObjectIdentifier::builder().key(full).build().map_err(|e| StoreError::Io {
+                        location: self.where_(key),
+                        source: std::io::Error::other(e.to_string()),
+                    })
+                })
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            let delete = Delete::builder().set_objects(Some(objects)).quiet(true).build().map_err(|e| {
+                StoreError::Io { location: self.location(), source: std::io::Error::other(e.to_string()) }
+            })?;
+            let first = self.full_key(&batch[0])?;
+            let out = self.runtime.block_on(async {
+                self.client
+                    .delete_objects()
+                    .bucket(&self.bucket)
+                    .delete(delete)
+                    .send()
+                    .await
+                    .map_err(|err| self.error(&first, err))
+            })?;
+            // Quiet mode lists only the keys that failed.
+            if let Some(failed) = out.errors().first() {
+                return Err(StoreError::Io {
+                    location: self.where_(failed.key().unwrap_or_default()),
+                    source: std::io::Error::other(format!(
+                        "delete failed: {} {} ({} of {} keys in the batch failed)",
+                        failed.code().unwrap_or_default(),
+                        failed.message().unwrap_or_default(),
+                        out.errors().len(),
+                        batch.len()
+                    )),
+                });
+            }
+        }
+        Ok(())
     }
 
     fn list(&self, prefix: &str) -> Result<Vec<Listed>, StoreError> {

@@ -63,6 +63,10 @@ pub trait Store: Send + Sync {
     fn list(&self, prefix: &str) -> Result<Vec<Listed>, StoreError>;
     /// Removes an object (absent is fine).
     fn delete(&self, key: &str) -> Result<(), StoreError>;
+    /// Removes many objects (absent ones are fine); S3 sends them in batches of 1,000 per request.
+    fn delete_many(&self, keys: &[String]) -> Result<(), StoreError> {
+        keys.iter().try_for_each(|key| self.delete(key))
+    }
     /// Requests retried so far (transient errors, throttling, conflicts); for metrics.
     fn retries(&self) -> u64 {
         0

@@ -16,6 +16,8 @@ use super::store::{Condition, IMMUTABLE, PutOptions, Store, StoreError};
 use super::{PublishError, check_set_name, read_pointer, swap_pointer};
 use crate::manifest::{self, Change, ManifestReader};
 
+/// Keys per listing request (S3's page size).
+const LIST_PAGE: u64 = 1000;
 /// Uploads in flight at once.
 const UPLOAD_THREADS: usize = 8;
 
@@ -141,7 +143,13 @@ pub fn publish(store: &dyn Store, request: &PublishRequest<'_>) -> Result<Publis
         return Ok(report);
     }
 
-    // 1. Tiles the store lacks.
+    // 1. Tiles the store lacks. Which are there already: one listing of the tiles folder (1,000 keys per
+    // request) when that costs fewer requests than a HEAD per needed tile — always on a first publish.
+    let listed: Option<HashSet<String>> = if needed.len() as u64 > old_tiles / LIST_PAGE + 1 {
+        Some(store.list(&layout.tiles_prefix())?.into_iter().map(|l| l.key).collect())
+    } else {
+        None
+    };
     let blobs = tile_blobs(request.mbtiles, &mut needed)?;
     let tile_options = tile_put_options(&header.format);
     let uploaded = AtomicU64::new(0);
@@ -154,7 +162,11 @@ pub fn publish(store: &dyn Store, request: &PublishRequest<'_>) -> Result<Publis
     pool.install(|| {
         blobs.par_iter().try_for_each(|(sha, data)| {
             let key = layout.tile(&hex::encode(sha));
-            if store.head(&key)?.is_some() {
+            let present = match &listed {
+                Some(listed) => listed.contains(&key),
+                None => store.head(&key)?.is_some(),
+            };
+            if present {
                 skipped.fetch_add(1, Ordering::Relaxed);
                 return Ok(());
             }

@@ -72,7 +72,7 @@ pub fn metadata(mbtiles: &Path, key: &str) -> Option<String> {
     open(mbtiles).query_row("SELECT value FROM metadata WHERE name = ?1", [key], |r| r.get(0)).ok()
 }
 
-fn python() -> PathBuf {
+pub fn python() -> PathBuf {
     if let Some(p) = std::env::var_os("TILEPRESS_PYTHON").map(PathBuf::from).filter(|p| p.exists()) {
         return p;
     }

@@ -1,0 +1,11 @@
+terraform {
+  required_version = ">= 1.5.0"
+
+  required_providers {
+    aws = {
+      source                = "hashicorp/aws"
+      version               = "~> 5.70"
+      configuration_aliases = [aws.us_east_1]
+    }
+  }
+}
