@@ -31,3 +31,9 @@ if [ "$(mbtiles --version 2>/dev/null)" != "mbtiles 0.19.1" ]; then
   echo "install-test-deps: cargo install mbtiles 0.19.1 (slow the first time)"
   cargo install mbtiles --version 0.19.1 --locked --quiet
 fi
+
+# s3s-fs: an S3-compatible server that checks each PUT's x-amz-checksum-sha256 (tests/publish_s3.rs; ~3 minutes once).
+if ! command -v s3s-fs >/dev/null 2>&1; then
+  echo "install-test-deps: cargo install s3s-fs 0.14.1"
+  cargo install s3s-fs --version 0.14.1 --features binary --locked --quiet
+fi

@@ -218,3 +218,83 @@ fn a_large_archive_goes_up_in_parts_and_verifies() {
     let verified = run(&moto, &["verify", "valletta", "--to", "s3://big/x", "--json"]);
     assert_eq!(verified["problem_count"], 0, "{verified}");
 }
+
+#[test]
+fn a_tile_damaged_in_transit_is_rejected_and_nothing_goes_live() {
+    use common::fault_proxy::{Fault, FaultProxy};
+    // s3s-fs checks the body of every PUT against its signed SHA-256 and its x-amz-checksum-sha256 (moto checks
+    // neither). Every tile PUT through this proxy arrives with one byte flipped, attempt after attempt.
+    let server = common::s3::S3sFs::start();
+    server.create_bucket("sums");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let t = valletta(dir.path(), 14.505_271_6);
+    let t = t.to_str().expect("path");
+    let to = "s3://sums/p";
+    let corrupting = FaultProxy::start(
+        &server.endpoint,
+        Box::new(
+            |method, path, _| {
+                if method == "PUT" && path.contains("/tiles/") { Fault::CorruptBody } else { Fault::Forward }
+            },
+        ),
+    );
+    let out = tilepress_env(&["publish", t, "--to", to], &server.env_via(&corrupting.endpoint));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(5), "the damaged upload must fail the publish:\n{stderr}");
+    assert!(stderr.contains("/tiles/"), "the error names the tile object: {stderr}");
+    assert!(corrupting.injected.load(std::sync::atomic::Ordering::Relaxed) >= 1);
+    let direct = server.env_via(&server.endpoint);
+    let live = tilepress_env(&["versions", "valletta", "--to", to], &direct);
+    assert_eq!(live.status.code(), Some(7), "nothing went live: {}", String::from_utf8_lossy(&live.stderr));
+
+    // Without the damage, a rerun publishes and every stored object matches its SHA-256.
+    let out = tilepress_env(&["publish", t, "--to", to, "--json"], &direct);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let verified = tilepress_env(&["verify", "valletta", "--to", to, "--json"], &direct);
+    let report: Value = serde_json::from_slice(&verified.stdout).expect("json");
+    assert_eq!(report["problem_count"], 0, "{report}");
+}
+
+#[test]
+fn the_server_rejects_a_put_whose_sha256_checksum_does_not_match() {
+    // What publish relies on against AWS, where TLS leaves the payload unsigned: S3 refuses a body whose
+    // x-amz-checksum-sha256 differs. Shown on s3s-fs, which implements the check; tilepress's own PUTs all pass
+    // it (every publish test against s3s-fs).
+    use aws_sdk_s3::primitives::ByteStream;
+    let server = common::s3::S3sFs::start();
+    server.create_bucket("sums");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let credentials = aws_sdk_s3::config::Credentials::new("test", common::s3::SECRET, None, None, "test");
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+            aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https();
+    let config = aws_sdk_s3::config::Builder::new()
+        .http_client(http)
+        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+        .region(aws_sdk_s3::config::Region::new("us-east-1"))
+        .endpoint_url(&server.endpoint)
+        .force_path_style(true)
+        .credentials_provider(credentials)
+        .build();
+    let client = aws_sdk_s3::Client::from_conf(config);
+    let sha = |data: &[u8]| aws_smithy_types::base64::encode(tilepress::manifest::sha256(data));
+    let put = |checksum: String| {
+        runtime.block_on(
+            client
+                .put_object()
+                .bucket("sums")
+                .key("k")
+                .body(ByteStream::from_static(b"tile bytes"))
+                .checksum_sha256(checksum)
+                .send(),
+        )
+    };
+    let wrong = put(sha(b"other bytes")).expect_err("a wrong checksum must be refused");
+    let code = aws_sdk_s3::error::ProvideErrorMetadata::code(&wrong).map(str::to_owned);
+    assert_eq!(code.as_deref(), Some("BadDigest"), "{wrong:?}");
+    // (s3s-fs leaves the refused body in place, where S3 stores nothing; publish never relies on either: a
+    // refused PUT fails the publish before the pointer swap.)
+    put(sha(b"tile bytes")).expect("the right checksum is accepted");
+}

@@ -1,6 +1,6 @@
 //! A small fault-injecting HTTP proxy for the S3 tests: it forwards each request to the real server, except the
 //! ones a rule picks, which get a 503 SlowDown, a 500, a 409 ConditionalRequestConflict, or a dropped
-//! connection — faults no local server produces on demand. One request per connection (it answers with
+//! connection, or a body damaged in transit — faults no local server produces on demand. One request per connection (it answers with
 //! `Connection: close`), which keeps it simple and is fine for the SDK.
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -17,6 +17,8 @@ pub enum Fault {
     Internal500,
     Conflict409,
     Drop,
+    /// Forwards the request with one byte of its body flipped (damage in transit).
+    CorruptBody,
 }
 
 /// Picks a fault from (method, path, how many requests with this method and path were seen before).
@@ -114,8 +116,14 @@ fn handle(
             xml.len()
         )
     };
-    match rule(method, &path, count) {
-        Fault::Forward => {
+    let fault = rule(method, &path, count);
+    if fault == Fault::CorruptBody && !body.is_empty() {
+        injected.fetch_add(1, Ordering::Relaxed);
+        let middle = body.len() / 2;
+        body[middle] ^= 0xff;
+    }
+    match fault {
+        Fault::Forward | Fault::CorruptBody => {
             let mut server = TcpStream::connect(upstream)?;
             server.write_all(&head)?;
             server.write_all(&body)?;

@@ -86,3 +86,55 @@ impl Drop for Moto {
         let _ = self.child.wait();
     }
 }
+
+/// s3s-fs (crates.io `s3s-fs`, installed by `make test-deps`): an S3-compatible server that, unlike moto, checks
+/// each PUT's `x-amz-checksum-sha256` against the body it received. Started on a free loopback port with its
+/// objects in a temporary folder; stopped when dropped.
+pub struct S3sFs {
+    child: Child,
+    pub endpoint: String,
+    pub root: tempfile::TempDir,
+}
+
+impl S3sFs {
+    pub fn start() -> S3sFs {
+        let root = tempfile::tempdir().expect("tempdir");
+        let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
+        let child = Command::new("s3s-fs")
+            .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--access-key", "test", "--secret-key", SECRET])
+            .arg(root.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start s3s-fs (run `make test-deps`): {e}"));
+        let started = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(started.elapsed() < Duration::from_secs(30), "s3s-fs did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        S3sFs { child, endpoint: format!("http://127.0.0.1:{port}"), root }
+    }
+
+    /// A bucket is a folder of the root.
+    pub fn create_bucket(&self, bucket: &str) {
+        std::fs::create_dir_all(self.root.path().join(bucket)).expect("bucket folder");
+    }
+
+    /// The environment a tilepress process needs to reach this server (through `endpoint`).
+    pub fn env_via(&self, endpoint: &str) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL", endpoint.to_owned()),
+            ("AWS_REGION", "us-east-1".to_owned()),
+            ("AWS_ACCESS_KEY_ID", "test".to_owned()),
+            ("AWS_SECRET_ACCESS_KEY", SECRET.to_owned()),
+            ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
+        ]
+    }
+}
+
+impl Drop for S3sFs {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
