@@ -21,24 +21,24 @@ fn main() -> ExitCode {
     let mut metrics = commands::metrics_for(&cli.command);
     let command = cli.command;
     let (code, failed_stage) = match command {
-        Command::Build(args) => exit(commands::build(args, &mut metrics)),
-        Command::Manifest(args) => exit(commands::manifest(args)),
-        Command::Publish(args) => exit(commands::publish(args, &mut metrics)),
-        Command::Versions(args) => exit(commands::versions(args)),
-        Command::Rollback(args) => exit(commands::rollback(args, &mut metrics)),
-        Command::Gc(args) => exit(commands::gc(args, &mut metrics)),
-        Command::Promote(args) => exit(commands::promote(args, &mut metrics)),
+        Command::Build(args) => exit(commands::build(args, &mut metrics), &metrics),
+        Command::Manifest(args) => exit(commands::manifest(args), &metrics),
+        Command::Publish(args) => exit(commands::publish(args, &mut metrics), &metrics),
+        Command::Versions(args) => exit(commands::versions(args), &metrics),
+        Command::Rollback(args) => exit(commands::rollback(args, &mut metrics), &metrics),
+        Command::Gc(args) => exit(commands::gc(args, &mut metrics), &metrics),
+        Command::Promote(args) => exit(commands::promote(args, &mut metrics), &metrics),
         Command::Verify(args) => match commands::verify(args, &mut metrics) {
             Ok(true) => (ExitCode::SUCCESS, None),
             Ok(false) => (ExitCode::from(8), Some("verify")),
-            Err(err) => fail(&err),
+            Err(err) => fail(&err, &metrics),
         },
         // diff(1)'s convention: 0 identical, 1 different, 2 trouble.
         Command::Diff(args) => match commands::diff(args) {
             Ok(true) => (ExitCode::SUCCESS, None),
             Ok(false) => (ExitCode::from(1), None),
             Err(err) => {
-                report(&err);
+                report(&err, &metrics);
                 (ExitCode::from(2), Some(err.stage()))
             }
         },
@@ -62,20 +62,22 @@ fn write_metrics(metrics: &RunMetrics, file: Option<&std::path::Path>, gateway: 
     }
 }
 
-fn exit(result: tilepress::Result<()>) -> (ExitCode, Option<&'static str>) {
+fn exit(result: tilepress::Result<()>, metrics: &RunMetrics) -> (ExitCode, Option<&'static str>) {
     match result {
         Ok(()) => (ExitCode::SUCCESS, None),
-        Err(err) => fail(&err),
+        Err(err) => fail(&err, metrics),
     }
 }
 
-fn fail(err: &tilepress::Error) -> (ExitCode, Option<&'static str>) {
-    report(err);
+fn fail(err: &tilepress::Error, metrics: &RunMetrics) -> (ExitCode, Option<&'static str>) {
+    report(err, metrics);
     (ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(1)), Some(err.stage()))
 }
 
-fn report(err: &tilepress::Error) {
-    tracing::error!(error = %err, stage = err.stage(), "failed");
+/// The error on stderr for a person, and as a log line with its context for the log shipper.
+fn report(err: &tilepress::Error, metrics: &RunMetrics) {
+    let (tileset, region, command) = metrics.labels();
+    tracing::error!(error = %err, stage = err.stage(), tileset, region, command, "failed");
     eprintln!("error: {err}");
 }
 

@@ -76,6 +76,11 @@ impl RunMetrics {
         RunMetrics::new(tileset, region, command)
     }
 
+    /// The `tileset`, `region` and `command` labels, for log lines.
+    pub fn labels(&self) -> (&str, &str, &str) {
+        (&self.tileset, &self.region, &self.command)
+    }
+
     /// Names the tileset (once it is loaded: its `name`, not the file's); applies to samples set afterwards.
     pub fn set_tileset(&mut self, name: &str) {
         name.clone_into(&mut self.tileset);
