@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Static checks of everything that deploys and operates tilepress (no cloud or cluster can be reached from CI):
-#   shellcheck   every shell script of the repository
+#   shell scripts  shellcheck over every shell script of the repository
 #   terraform    infra/terraform/check.sh: python-hcl2 parses every .tf file, checkov with no failed check,
 #                terraform fmt where a terraform binary is installed
 #   k8s, docker, workflows

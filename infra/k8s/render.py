@@ -5,6 +5,7 @@
     python3 infra/k8s/render.py render-all OUTDIR                    # base + every overlay into OUTDIR/<name>.yaml
     python3 infra/k8s/render.py compare-kustomize                    # same output as `kubectl kustomize`? (if present)
     python3 infra/k8s/render.py tilesets [--check]                   # configmap-tilesets.yaml from tilesets/
+    python3 infra/k8s/render.py names                                # overlays agree with Terraform's tfvars?
     python3 infra/k8s/render.py job infra/k8s/jobs/publish.yaml TILESET=default REGION=valletta \\
         NAMESPACE=tilepress-staging IMAGE_TAG=0.1.0 [RUN=NAME]        # a Job from a template, for `kubectl create -f -`
 
@@ -32,6 +33,7 @@ import yaml
 K8S_DIR = Path(__file__).resolve().parent
 REPO = K8S_DIR.parent.parent
 OVERLAYS = K8S_DIR / "overlays"
+TFVARS = REPO / "infra" / "terraform" / "environments"
 TILESETS_CM = K8S_DIR / "base" / "common" / "configmap-tilesets.yaml"
 
 SUPPORTED_KEYS = {"apiVersion", "kind", "resources", "patches", "namespace", "images"}
@@ -337,6 +339,121 @@ def tilesets_configmap() -> str:
     return out
 
 
+# -------------------------------------------------------------------------------------------------------- names
+
+
+def read_tfvars(path: Path) -> dict:
+    """The top-level `key = "string"` / `key = ["a", ...]` assignments of a tfvars file, and one level of
+    `key = { k = "v" }` objects: what the example tfvars use (no expressions)."""
+    out: dict = {}
+    block = None
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].rstrip()
+        if not line.strip():
+            continue
+        if block is not None:
+            if line.strip() == "}":
+                block = None
+                continue
+            m = re.fullmatch(r'\s+(\w+)\s*=\s*"([^"]*)"', line)
+            if m:
+                block[m.group(1)] = m.group(2)
+            continue
+        m = re.fullmatch(r'(\w+)\s*=\s*(.+)', line)
+        if not m:
+            continue
+        key, value = m.group(1), m.group(2).strip()
+        if value == "{":
+            block = out[key] = {}
+        elif value.startswith("["):
+            out[key] = re.findall(r'"([^"]*)"', value)
+        elif value.startswith('"'):
+            out[key] = value.strip('"')
+        else:
+            out[key] = value
+    return out
+
+
+def cron_windows(o: dict) -> list[tuple[int, int]]:
+    """Minute-of-week intervals in which a CronJob's runs may be active: from each scheduled start to start +
+    startingDeadlineSeconds + activeDeadlineSeconds (a late start, then the whole Job with its retries)."""
+    spec = o["spec"]
+    minute, hour, dom, month, dow = spec["schedule"].split()
+    if (dom, month) != ("*", "*") or not minute.isdigit() or not hour.isdigit():
+        raise RenderError(f"{o['metadata']['name']}: schedule {spec['schedule']!r} not understood by `names`")
+    days = range(7) if dow == "*" else [int(d) % 7 for d in dow.split(",")]
+    length = (spec.get("startingDeadlineSeconds", 0) + spec["jobTemplate"]["spec"]["activeDeadlineSeconds"]) // 60
+    return [(d * 1440 + int(hour) * 60 + int(minute), d * 1440 + int(hour) * 60 + int(minute) + length) for d in days]
+
+
+def overlaps(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> bool:
+    week = 7 * 1440
+    return any(s1 < e2 + k and s2 + k < e1 for s1, e1 in a for s2, e2 in b for k in (-week, 0, week))
+
+
+def check_names() -> int:
+    """Every overlay against its environment's Terraform tfvars: namespace, store, region, role ARNs; production
+    reads staging's store; a gc CronJob (as tilepress-gc) for every set published or promoted, never overlapping
+    a publish or promote of the environment."""
+    problems = []
+    envs = {}
+    for env in ("dev", "staging", "production"):
+        tf = read_tfvars(TFVARS / f"{env}.tfvars")
+        objs = {(o["kind"], o["metadata"]["name"]): o for o in build(OVERLAYS / env)}
+        envs[env] = (tf, objs)
+        name = tf.get("name", "tilepress")
+        account = (tf.get("allowed_account_ids") or ["?"])[0]
+        cm = objs[("ConfigMap", "tilepress-env")]["data"]
+        (ns,) = [o["metadata"]["name"] for (kind, _), o in objs.items() if kind == "Namespace"]
+
+        def want(what, ours, theirs):
+            if ours != theirs:
+                problems.append(f"{env}: {what}: overlay {ours!r}, Terraform {theirs!r}")
+
+        want("namespace", ns, tf.get("k8s_namespace", f"tilepress-{env}"))
+        want("TILEPRESS_STORE", cm.get("TILEPRESS_STORE"),
+             f"s3://{tf.get('bucket_name', '<default bucket name>')}/{tf.get('store_prefix', 'tiles')}")
+        want("AWS_REGION", cm.get("AWS_REGION"), tf.get("region"))
+        if "eks_oidc_provider_arn" not in tf:
+            problems.append(f"{env}: the tfvars set no eks_oidc_provider_arn: the roles do not trust the cluster")
+        for sa, role, var in (("tilepress", "publisher", "k8s_publisher_service_account"),
+                              ("tilepress-gc", "gc", "k8s_gc_service_account")):
+            want(f"ServiceAccount of the {role} role", sa, tf.get(var, sa))
+            o = objs.get(("ServiceAccount", sa))
+            want(f"ServiceAccount {sa} role", o and o["metadata"]["annotations"].get("eks.amazonaws.com/role-arn"),
+                 f"arn:aws:iam::{account}:role/{name}-{env}-{role}")
+        cronjobs = [o for (kind, _), o in objs.items() if kind == "CronJob"]
+        runs = [o for o in cronjobs if o["metadata"]["labels"].get("app.kubernetes.io/component") != "gc"]
+        gcs = {o["metadata"]["labels"]["tilepress/set"]: o for o in cronjobs
+               if o["metadata"]["labels"].get("app.kubernetes.io/component") == "gc"}
+        for o in runs:
+            s = o["metadata"]["labels"]["tilepress/set"]
+            if s not in gcs:
+                problems.append(f"{env}: no gc CronJob for set {s} ({o['metadata']['name']})")
+            elif overlaps(cron_windows(o), cron_windows(gcs[s])):
+                problems.append(f"{env}: {gcs[s]['metadata']['name']} may overlap {o['metadata']['name']}")
+        for s, o in gcs.items():
+            pod = o["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+            if pod["serviceAccountName"] != "tilepress-gc" or o["spec"].get("concurrencyPolicy") != "Forbid":
+                problems.append(f"{env}: {o['metadata']['name']}: needs serviceAccountName tilepress-gc, Forbid")
+    tf_stg, objs_stg = envs["staging"]
+    tf_prd, objs_prd = envs["production"]
+    src = tf_prd.get("promotion_source") or {}
+    staging_store = objs_stg[("ConfigMap", "tilepress-env")]["data"]["TILEPRESS_STORE"]
+    for what, value in (("TILEPRESS_STAGING_STORE", objs_prd[("ConfigMap", "tilepress-env")]["data"].get(
+            "TILEPRESS_STAGING_STORE")), ("promotion_source", f"s3://{src.get('bucket_name')}/{src.get('prefix')}")):
+        if value != staging_store:
+            problems.append(f"production: {what} {value!r} is not staging's store {staging_store!r}")
+    publisher = objs_prd[("ServiceAccount", "tilepress")]["metadata"]["annotations"]["eks.amazonaws.com/role-arn"]
+    if publisher not in tf_stg.get("promotion_reader_role_arns", []):
+        problems.append(f"staging: promotion_reader_role_arns lacks production's publisher {publisher}")
+    for p in problems:
+        print(f"names: {p}", file=sys.stderr)
+    if not problems:
+        print("names: dev, staging and production overlays agree with infra/terraform/environments/*.tfvars")
+    return 1 if problems else 0
+
+
 # ---------------------------------------------------------------------------------------------------------- job
 
 
@@ -392,6 +509,8 @@ def main(argv: list[str]) -> int:
             render_all(Path(args[0]))
         elif cmd == "compare-kustomize" and not args:
             return compare_kustomize()
+        elif cmd == "names" and not args:
+            return check_names()
         elif cmd == "tilesets" and args in ([], ["--check"]):
             want = tilesets_configmap()
             if args:

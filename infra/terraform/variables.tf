@@ -17,7 +17,7 @@ variable "region" {
 
   validation {
     condition     = can(regex("^[a-z]{2}(-gov)?-[a-z]+-[0-9]$", var.region))
-    error_message = "region must be an AWS region name such as eu-central-1."
+    error_message = "region must be an AWS region name such as eu-west-1."
   }
 }
 
@@ -50,7 +50,7 @@ variable "tags" {
 }
 
 variable "bucket_name" {
-  description = "Store bucket name. null: <name>-<environment>-store-<account id>."
+  description = "Store bucket name (the example tfvars: tilepress-<environment>-tiles, the bucket of the Kubernetes overlays' TILEPRESS_STORE). null: <name>-<environment>-store-<account id>."
   type        = string
   default     = null
 }
@@ -208,15 +208,15 @@ variable "github_oidc_provider_arn" {
 }
 
 variable "eks_oidc_provider_arn" {
-  description = "EKS cluster IAM OIDC provider ARN for the CronJob's service accounts (IRSA). null: no Kubernetes trust."
+  description = "EKS cluster IAM OIDC provider ARN for the CronJobs' service accounts (IRSA, infra/k8s/overlays/<environment>). null: no Kubernetes trust."
   type        = string
   default     = null
 }
 
 variable "k8s_namespace" {
-  description = "Namespace of the tilepress service accounts."
+  description = "Namespace of the tilepress service accounts, trusted through IRSA. null: tilepress-<environment>, the namespace of infra/k8s/overlays/<environment>."
   type        = string
-  default     = "tilepress"
+  default     = null
 }
 
 variable "k8s_publisher_service_account" {
