@@ -14,7 +14,9 @@ use std::path::PathBuf;
 
 use serde_json::json;
 
-use crate::cli::{BuildArgs, DiffArgs, GcArgs, ManifestArgs, PublishArgs, RollbackArgs, SetArgs, VerifyArgs};
+use crate::cli::{
+    BuildArgs, DiffArgs, GcArgs, ManifestArgs, MosaicArgs, PublishArgs, RollbackArgs, SetArgs, VerifyArgs,
+};
 use tilepress::manifest::{self, Change, ManifestReader};
 use tilepress::publish::{self, PublishRequest};
 use tilepress::{BuildOptions, Tileset};
@@ -283,6 +285,35 @@ pub fn gc(args: GcArgs) -> tilepress::Result<()> {
             report.removed_tiles,
             report.removed_archives,
             report.spared_young
+        );
+    }
+    Ok(())
+}
+
+pub fn mosaic(args: MosaicArgs) -> tilepress::Result<()> {
+    let request = tilepress::render::MosaicRequest {
+        mbtiles: args.mbtiles,
+        zoom: args.zoom,
+        bbox: args.bbox,
+        output: args.output,
+        background: args.background,
+    };
+    let report = tilepress::render::mosaic(&request)?;
+    if args.json {
+        print_json(&report);
+    } else {
+        say!(
+            "mosaic of z{} (columns {}..={}, rows {}..={}) → {}: {}×{} pixels, {} tiles, {} missing",
+            report.zoom,
+            report.columns[0],
+            report.columns[1],
+            report.rows[0],
+            report.rows[1],
+            report.output.display(),
+            report.width,
+            report.height,
+            report.tiles_found,
+            report.tiles_missing
         );
     }
     Ok(())

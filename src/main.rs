@@ -22,6 +22,7 @@ fn main() -> ExitCode {
         Command::Versions(args) => exit(commands::versions(args)),
         Command::Rollback(args) => exit(commands::rollback(args)),
         Command::Gc(args) => exit(commands::gc(args)),
+        Command::Mosaic(args) => exit(commands::mosaic(args)),
         Command::Verify(args) => match commands::verify(args) {
             Ok(true) => ExitCode::SUCCESS,
             Ok(false) => ExitCode::from(8),
