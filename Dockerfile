@@ -26,6 +26,7 @@ RUN mkdir -p src benches \
     && touch src/lib.rs \
     && echo 'fn main() {}' > benches/clip.rs \
     && echo 'fn main() {}' > benches/encode.rs \
+    && echo 'fn main() {}' > benches/render.rs \
     && cargo build --release --locked \
     && rm -rf src target/release/.fingerprint/tilepress-* target/release/deps/tilepress-* \
         target/release/deps/libtilepress-* target/release/tilepress
@@ -49,7 +50,7 @@ COPY --from=builder --chown=65532:65532 /out/workdir/ /var/lib/tilepress/
 # The tilesets and only the fixtures they read (fixtures/README.md carries their ODbL attribution).
 COPY tilesets/ /etc/tilepress/tilesets/
 COPY fixtures/README.md fixtures/countries.geojson fixtures/lakes.geojson fixtures/valletta.geojson \
-     fixtures/monaco.geojson fixtures/monaco.geojsonl /etc/tilepress/fixtures/
+     fixtures/monaco.geojson fixtures/monaco.geojsonl fixtures/malta-sample.fgb /etc/tilepress/fixtures/
 
 USER 65532:65532
 WORKDIR /var/lib/tilepress

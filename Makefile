@@ -38,11 +38,12 @@ fmt:
 
 ## Criterion benches (clipping, encoding vs the mvt crate), the side-by-side build against GDAL's ogr2ogr
 ## (countries z0–8 and z0–10, Malta z0–14; needs ../shared/fixtures-peers or PEERS=DIR), and manifest write/diff
-## at 100k and 1M tiles.
+## at 100k and 1M tiles; rendering one tile, and the raster build of Malta z0–14 against the vector one.
 bench:
-	$(CARGO) bench --bench clip --bench encode
+	$(CARGO) bench --bench clip --bench encode --bench render
 	scripts/bench-vs-ogr2ogr.sh
 	scripts/bench-manifest.sh
+	scripts/bench-raster.sh
 
 ## Only the side-by-side build timing.
 bench-compare:

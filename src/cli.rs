@@ -56,6 +56,8 @@ pub enum Command {
     /// Make a version of one store (staging) live in another (production) with no rebuild: copy the objects the
     /// target lacks, verify the whole version there, then swap the target's pointer.
     Promote(PromoteArgs),
+    /// Lay the PNG tiles of one zoom of a raster MBTiles side by side in one PNG, to look at a build.
+    Mosaic(MosaicArgs),
 }
 
 #[derive(Debug, Args)]
@@ -84,6 +86,27 @@ pub struct PromoteArgs {
     #[arg(long)]
     pub allow_shrink: bool,
     /// Print the report as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct MosaicArgs {
+    /// The raster MBTiles (format png).
+    pub mbtiles: PathBuf,
+    /// The zoom level to show.
+    #[arg(long, value_parser = clap::value_parser!(u8).range(0..=30))]
+    pub zoom: u8,
+    /// Only the tiles covering this area: W,S,E,N in degrees [default: every tile stored at that zoom].
+    #[arg(long, value_parser = parse_bbox, allow_hyphen_values = true)]
+    pub bbox: Option<tilepress::Bbox>,
+    /// Painted under the tiles and where tiles are missing: "#rrggbb" or "#rrggbbaa" [default: transparent].
+    #[arg(long, value_parser = parse_color)]
+    pub background: Option<tilepress::config::Color>,
+    /// The PNG to write.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Print the result as one JSON object.
     #[arg(long)]
     pub json: bool,
 }
@@ -234,4 +257,8 @@ pub struct BuildArgs {
 
 fn parse_bbox(text: &str) -> Result<tilepress::Bbox, String> {
     tilepress::Bbox::parse(text)
+}
+
+fn parse_color(text: &str) -> Result<tilepress::config::Color, String> {
+    tilepress::config::Color::parse(text)
 }

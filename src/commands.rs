@@ -15,7 +15,8 @@ use std::path::PathBuf;
 use serde_json::json;
 
 use crate::cli::{
-    BuildArgs, Command, DiffArgs, GcArgs, ManifestArgs, PromoteArgs, PublishArgs, RollbackArgs, SetArgs, VerifyArgs,
+    BuildArgs, Command, DiffArgs, GcArgs, ManifestArgs, MosaicArgs, PromoteArgs, PublishArgs, RollbackArgs, SetArgs,
+    VerifyArgs,
 };
 use tilepress::manifest::{self, Change, ManifestReader};
 use tilepress::metrics::RunMetrics;
@@ -39,6 +40,7 @@ pub fn metrics_for(command: &Command) -> RunMetrics {
         Command::Verify(a) => RunMetrics::for_set(&a.target.set, "verify"),
         Command::Gc(a) => RunMetrics::for_set(&a.target.set, if a.dry_run { "gc-dry-run" } else { "gc" }),
         Command::Promote(a) => RunMetrics::for_set(&a.set, if a.dry_run { "promote-dry-run" } else { "promote" }),
+        Command::Mosaic(a) => RunMetrics::new(&stem(&a.mbtiles), None, "mosaic"),
     }
 }
 
@@ -389,6 +391,35 @@ pub fn promote(args: PromoteArgs, metrics: &mut RunMetrics) -> tilepress::Result
             report.objects_skipped,
             report.seconds
         ),
+    }
+    Ok(())
+}
+
+pub fn mosaic(args: MosaicArgs) -> tilepress::Result<()> {
+    let request = tilepress::render::MosaicRequest {
+        mbtiles: args.mbtiles,
+        zoom: args.zoom,
+        bbox: args.bbox,
+        output: args.output,
+        background: args.background,
+    };
+    let report = tilepress::render::mosaic(&request)?;
+    if args.json {
+        print_json(&report);
+    } else {
+        say!(
+            "mosaic of z{} (columns {}..={}, rows {}..={}) → {}: {}×{} pixels, {} tiles, {} missing",
+            report.zoom,
+            report.columns[0],
+            report.columns[1],
+            report.rows[0],
+            report.rows[1],
+            report.output.display(),
+            report.width,
+            report.height,
+            report.tiles_found,
+            report.tiles_missing
+        );
     }
     Ok(())
 }

@@ -6,6 +6,7 @@ use crate::encode::EncodeError;
 use crate::manifest::ManifestError;
 use crate::pipeline::BuildError;
 use crate::publish::PublishError;
+use crate::render::RenderError;
 use crate::source::SourceError;
 
 /// Any error of tilepress; the message names the file, feature, key or tile at fault.
@@ -17,6 +18,8 @@ pub enum Error {
     Source(#[from] SourceError),
     #[error(transparent)]
     Encode(#[from] EncodeError),
+    #[error(transparent)]
+    Render(#[from] RenderError),
     #[error(transparent)]
     Archive(#[from] ArchiveError),
     #[error(transparent)]
@@ -37,6 +40,9 @@ impl Error {
             Error::Manifest(ManifestError::Io { .. } | ManifestError::Sqlite { .. }) => 5,
             Error::Manifest(_) => 6,
             Error::Encode(_) => 1,
+            Error::Render(RenderError::Encode { .. } | RenderError::Canvas { .. }) => 1,
+            Error::Render(RenderError::Mosaic { .. }) => 3,
+            Error::Render(_) => 5,
             Error::Publish(PublishError::Store(_) | PublishError::Sqlite { .. }) => 5,
             Error::Publish(PublishError::Manifest(_)) => 6,
             Error::Publish(PublishError::Unverified { .. } | PublishError::DamagedObject { .. }) => 8,
@@ -47,13 +53,14 @@ impl Error {
 }
 
 impl Error {
-    /// The stage that failed, for metrics and logs: config, source, build, archive, manifest, store, publish,
-    /// verify.
+    /// The stage that failed, for metrics and logs: config, source, build, render, archive, manifest, store,
+    /// publish, verify.
     pub fn stage(&self) -> &'static str {
         match self {
             Error::Config(_) => "config",
             Error::Source(_) => "source",
             Error::Encode(_) | Error::Build(_) => "build",
+            Error::Render(_) => "render",
             Error::Archive(_) => "archive",
             Error::Manifest(_) | Error::Publish(PublishError::Manifest(_)) => "manifest",
             Error::Publish(PublishError::Store(_)) => "store",

@@ -1,11 +1,12 @@
-//! tilepress: vector geodata → map tiles in MBTiles, fingerprinted and published.
+//! tilepress: vector geodata → map tiles (vector or PNG) in MBTiles, fingerprinted and published.
 //!
 //! The pipeline, in stage order (see DESIGN.md): a [`config::Tileset`] names sources and zooms; [`source`]
 //! streams features from geodata files; [`tiling`] projects, simplifies and slices them into per-tile pieces;
-//! [`encode`] turns the pieces of one tile into Mapbox Vector Tile bytes; [`archive`] writes the tiles into an
-//! MBTiles file through one writer thread; [`manifest`] fingerprints every tile (SHA-256) into a deterministic
-//! manifest and diffs two of them. [`pipeline::build`] runs them all; [`publish`] then makes a build a new
-//! immutable version in a store, live after one atomic pointer swap.
+//! [`encode`] turns the pieces of one tile into Mapbox Vector Tile bytes, or for a raster tileset [`render`]
+//! draws them into a PNG; [`archive`] writes the tiles into an MBTiles file through one writer thread;
+//! [`manifest`] fingerprints every tile (SHA-256) into a deterministic manifest and diffs two of them.
+//! [`pipeline::build`] runs them all; [`publish`] then makes a build a new immutable version in a store, live
+//! after one atomic pointer swap.
 
 pub mod archive;
 pub mod config;
@@ -14,6 +15,7 @@ pub mod manifest;
 pub mod metrics;
 pub mod pipeline;
 pub mod publish;
+pub mod render;
 pub mod source;
 pub mod tiling;
 

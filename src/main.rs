@@ -28,6 +28,7 @@ fn main() -> ExitCode {
         Command::Rollback(args) => exit(commands::rollback(args, &mut metrics), &metrics),
         Command::Gc(args) => exit(commands::gc(args, &mut metrics), &metrics),
         Command::Promote(args) => exit(commands::promote(args, &mut metrics), &metrics),
+        Command::Mosaic(args) => exit(commands::mosaic(args), &metrics),
         Command::Verify(args) => match commands::verify(args, &mut metrics) {
             Ok(true) => (ExitCode::SUCCESS, None),
             Ok(false) => (ExitCode::from(8), Some("verify")),

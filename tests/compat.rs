@@ -1,6 +1,6 @@
 //! Compatibility with martin's `mbtiles` tool (crates.io `mbtiles` 0.19.1, installed by `make test-deps`):
-//! `mbtiles validate` passes on our files (integrity, tile ids = MD5 of the bytes, `agg_tiles_hash`), and
-//! fails on a file we damage on purpose, so the check is real.
+//! `mbtiles validate` passes on our files, vector and PNG (integrity, tile ids = MD5 of the bytes,
+//! `agg_tiles_hash`), and fails on a file we damage on purpose, so the check is real.
 
 mod common;
 
@@ -30,6 +30,16 @@ fn mbtiles_validate_passes_on_our_output() {
         assert!(text.contains("agg_tiles_hash has been verified"), "{text}");
         assert!(text.contains("All tile hashes are valid"), "{text}");
     }
+}
+
+#[test]
+fn mbtiles_validate_passes_on_raster_output() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("default-raster.mbtiles");
+    build_json(&repo().join("tilesets/default-raster.toml"), &out, &["--maxzoom", "4"]);
+    let (ok, text) = validate(&out);
+    assert!(ok, "mbtiles validate failed on default-raster:\n{text}");
+    assert!(text.contains("agg_tiles_hash has been verified") && text.contains("All tile hashes are valid"), "{text}");
 }
 
 #[test]

@@ -1,5 +1,5 @@
-//! The same inputs and tileset give byte-identical tiles and the same (z, x, y, tile_id) set on 1, 2 or 8
-//! threads, run after run.
+//! The same inputs and tileset give byte-identical tiles (vector or PNG) and the same (z, x, y, tile_id) set on
+//! 1, 2 or 8 threads, run after run.
 
 mod common;
 
@@ -68,4 +68,29 @@ fn the_tile_cap_drops_the_same_features_on_any_thread_count() {
     let conn = open(&a);
     let biggest: i64 = conn.query_row("SELECT max(length(tile_data)) FROM images", [], |r| r.get(0)).expect("max");
     assert!(biggest <= 20000, "no tile over the cap: {biggest}");
+}
+
+#[test]
+fn raster_tiles_are_the_same_bytes_on_1_and_8_threads() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut reference: Option<Snapshot> = None;
+    for threads in ["1", "8"] {
+        let out = dir.path().join(format!("r{threads}.mbtiles"));
+        // Monaco in 512-pixel PNG tiles at z10–16: fills, outlines, strokes and discs, with opacity.
+        let summary = build_json(&repo().join("tilesets/monaco-raster.toml"), &out, &["--threads", threads]);
+        let conn = open(&out);
+        let mut stmt = conn.prepare("SELECT tile_id, tile_data FROM images ORDER BY tile_id").expect("prepare");
+        let images: Vec<(String, Vec<u8>)> =
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).expect("query").collect::<Result<_, _>>().expect("rows");
+        let snapshot = (tile_ids(&out), metadata(&out, "agg_tiles_hash").expect("agg_tiles_hash"), images);
+        assert!(snapshot.0.len() > 40, "a real build ({summary})");
+        match &reference {
+            None => reference = Some(snapshot),
+            Some(first) => {
+                assert_eq!(snapshot.0, first.0, "tile set differs with {threads} threads");
+                assert_eq!(snapshot.1, first.1);
+                assert!(snapshot.2 == first.2, "PNG bytes differ with {threads} threads");
+            }
+        }
+    }
 }

@@ -80,6 +80,25 @@ fn publish_cycle_through_s3() {
 }
 
 #[test]
+fn png_tiles_go_up_as_image_png_without_gzip() {
+    let moto = Moto::start();
+    moto.create_bucket("raster");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("monaco.mbtiles");
+    build_json(&repo().join("tilesets/monaco-raster.toml"), &out, &["--maxzoom", "12"]);
+    let t = repo().join("tilesets/monaco-raster.toml");
+    let (t, m) = (t.to_str().expect("path"), out.to_str().expect("path"));
+    let report = run(&moto, &["publish", t, "--to", "s3://raster/p", "--mbtiles", m, "--json"]);
+    assert_eq!(report["outcome"], "published");
+    let data: Vec<u8> = open(&out).query_row("SELECT tile_data FROM images LIMIT 1", [], |r| r.get(0)).expect("a tile");
+    let sha = hex::encode(tilepress::manifest::sha256(&data));
+    let head = moto.head_object("raster", &format!("p/monaco-raster/tiles/{}/{sha}", &sha[..2]));
+    assert_eq!(head["content_type"], "image/png", "{head}");
+    assert!(head["content_encoding"].is_null(), "PNG tiles are not gzipped: {head}");
+    assert_eq!(head["cache_control"], "public, max-age=31536000, immutable");
+}
+
+#[test]
 fn conditional_writes_have_exactly_one_winner() {
     let moto = Moto::start();
     moto.create_bucket("race");

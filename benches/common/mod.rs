@@ -1,4 +1,6 @@
 //! What the benches share: fixtures loaded into tiler shapes, and the whole-world tile range of a zoom.
+// Each bench uses a part of it (the render bench draws shapes and needs no properties).
+#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 

@@ -5,11 +5,13 @@
 //! Every error names the tileset file and the key at fault.
 
 mod raw;
+mod style;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub use raw::RawTileset;
+pub use style::{Color, DEFAULT_TILE_SIZE, LayerStyle, MAX_STYLE_PIXELS, Raster, TILE_SIZES, ZoomCurve};
 
 use crate::source::InvalidPolicy;
 
@@ -111,6 +113,8 @@ impl Bbox {
 pub enum TileFormat {
     /// Mapbox Vector Tiles 2.1, gzip-compressed.
     Mvt,
+    /// PNG images drawn from the same pieces, each layer by its [`LayerStyle`].
+    Png(Raster),
 }
 
 impl TileFormat {
@@ -118,6 +122,7 @@ impl TileFormat {
     pub fn mbtiles_name(self) -> &'static str {
         match self {
             TileFormat::Mvt => "pbf",
+            TileFormat::Png(_) => "png",
         }
     }
 }
@@ -158,6 +163,8 @@ pub struct Layer {
     /// Clip buffer in tile units.
     pub buffer: u32,
     pub invalid: InvalidPolicy,
+    /// How the layer is drawn: set for raster tilesets (every layer has one), `None` for vector ones.
+    pub style: Option<LayerStyle>,
 }
 
 /// A validated tileset definition.
@@ -206,8 +213,19 @@ impl Tileset {
             return Err(invalid("name", format!("`{}` may hold only letters, digits, `-` and `_`", raw.name)));
         }
         let format = match raw.format.as_str() {
-            "mvt" | "pbf" => TileFormat::Mvt,
-            other => return Err(invalid("format", format!("`{other}` is not a supported format (expected \"mvt\")"))),
+            "mvt" | "pbf" => {
+                let raster_key = [("tile_size", raw.tile_size.is_some()), ("background", raw.background.is_some())];
+                if let Some((key, _)) = raster_key.iter().find(|(_, set)| *set) {
+                    return Err(invalid(key, RASTER_ONLY.to_owned()));
+                }
+                TileFormat::Mvt
+            }
+            "png" => TileFormat::Png(
+                style::check_raster(raw.tile_size, raw.background.as_deref()).map_err(|(k, m)| invalid(&k, m))?,
+            ),
+            other => {
+                return Err(invalid("format", format!("`{other}` is not a supported format (\"mvt\" or \"png\")")));
+            }
         };
         let minzoom = zoom(raw.minzoom.unwrap_or(0)).map_err(|m| invalid("minzoom", m))?;
         let maxzoom = zoom(raw.maxzoom.unwrap_or(14)).map_err(|m| invalid("maxzoom", m))?;
@@ -266,9 +284,46 @@ impl Tileset {
             if !simplify.is_finite() || !(0.0..=4096.0).contains(&simplify) {
                 return Err(invalid(&key("simplify"), format!("{simplify} must lie in [0, 4096] tile units")));
             }
+            let style = match (&format, &layer.style) {
+                (TileFormat::Mvt, None) => None,
+                (TileFormat::Mvt, Some(raw_style)) => {
+                    let field = raw_style.first_key().map_or("style".to_owned(), |k| format!("style.{k}"));
+                    return Err(invalid(&key(&field), RASTER_ONLY.to_owned()));
+                }
+                (TileFormat::Png(_), None) => {
+                    return Err(invalid(
+                        &key("style"),
+                        "a png tileset draws every layer by its style: add a [layers.style] table".to_owned(),
+                    ));
+                }
+                (TileFormat::Png(_), Some(raw_style)) => {
+                    Some(style::check_style(raw_style, &key("style")).map_err(|(k, m)| invalid(&k, m))?)
+                }
+            };
             let buffer = layer.buffer.unwrap_or(i64::from(DEFAULT_BUFFER));
             if !(0..=2048).contains(&buffer) {
                 return Err(invalid(&key("buffer"), format!("{buffer} must lie in [0, 2048] tile units")));
+            }
+            // A raster layer's buffer must hold what is drawn from beyond a tile's edge (see `render`).
+            let buffer = match (&format, &style) {
+                (TileFormat::Png(raster), Some(style)) => {
+                    let needed = i64::from(style::buffer_needed(style, raster));
+                    if layer.buffer.is_some_and(|b| b < needed) {
+                        return Err(invalid(
+                            &key("buffer"),
+                            format!(
+                                "{buffer} tile units is less than the {needed} this style needs at tile_size {} \
+                                 (half the widest stroke or outline, or the point radius, plus 1 pixel)",
+                                raster.tile_size
+                            ),
+                        ));
+                    }
+                    buffer.max(needed)
+                }
+                _ => buffer,
+            };
+            if buffer > 2048 {
+                return Err(invalid(&key("buffer"), format!("the style needs a buffer of {buffer}, over 2048")));
             }
             let invalid_policy = match layer.invalid.as_deref() {
                 None | Some("error") => InvalidPolicy::Error,
@@ -291,6 +346,7 @@ impl Tileset {
                 simplify,
                 buffer: buffer as u32,
                 invalid: invalid_policy,
+                style,
             });
         }
         Ok(Tileset {
@@ -310,6 +366,9 @@ impl Tileset {
         })
     }
 }
+
+/// The message for a raster key in a vector tileset.
+const RASTER_ONLY: &str = "applies only to raster tilesets (format = \"png\"); this one is format = \"mvt\"";
 
 fn zoom(value: i64) -> Result<u8, String> {
     u8::try_from(value)

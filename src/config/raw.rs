@@ -25,6 +25,10 @@ pub struct RawTileset {
     pub bounds: Option<Vec<f64>>,
     #[serde(default)]
     pub center: Option<Vec<f64>>,
+    /// Raster tilesets only: pixels a side, 256 or 512.
+    pub tile_size: Option<i64>,
+    /// Raster tilesets only: `"#rrggbb"` or `"#rrggbbaa"` painted under everything.
+    pub background: Option<String>,
     #[serde(default)]
     pub limits: RawLimits,
     #[serde(default)]
@@ -78,4 +82,40 @@ pub struct RawLayer {
     pub buffer: Option<i64>,
     /// `"error"` (default) or `"skip"`: what an invalid feature does.
     pub invalid: Option<String>,
+    /// Raster tilesets only: how the layer is drawn.
+    pub style: Option<RawStyle>,
+}
+
+/// A layer's `[layers.style]` table (raster tilesets). Widths and the radius are a number of pixels or a list of
+/// `[zoom, value]` stops, kept as TOML values until checked.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStyle {
+    pub fill_color: Option<String>,
+    pub fill_opacity: Option<f64>,
+    pub outline_color: Option<String>,
+    pub outline_width: Option<toml::Value>,
+    pub stroke_color: Option<String>,
+    pub stroke_width: Option<toml::Value>,
+    pub point_color: Option<String>,
+    pub point_radius: Option<toml::Value>,
+    pub order: Option<i64>,
+}
+
+impl RawStyle {
+    /// The first key set in the table (in the order above), to name in a message; `None` for an empty table.
+    pub fn first_key(&self) -> Option<&'static str> {
+        let keys: [(&'static str, bool); 9] = [
+            ("fill_color", self.fill_color.is_some()),
+            ("fill_opacity", self.fill_opacity.is_some()),
+            ("outline_color", self.outline_color.is_some()),
+            ("outline_width", self.outline_width.is_some()),
+            ("stroke_color", self.stroke_color.is_some()),
+            ("stroke_width", self.stroke_width.is_some()),
+            ("point_color", self.point_color.is_some()),
+            ("point_radius", self.point_radius.is_some()),
+            ("order", self.order.is_some()),
+        ];
+        keys.iter().find(|(_, set)| *set).map(|(key, _)| *key)
+    }
 }

@@ -124,3 +124,91 @@ fn shipped_tilesets_are_valid() {
     }
     assert!(seen >= 2);
 }
+
+const RASTER: &str = r##"
+name = "r"
+format = "png"
+tile_size = 512
+background = "#AAD3DF"
+[[layers]]
+id = "a"
+source = "a.geojson"
+[layers.style]
+fill_color = "#f2efe980"
+fill_opacity = 0.5
+stroke_color = "#ffffff"
+stroke_width = [[10, 0.5], [14, 3]]
+point_radius = 3
+point_color = "#c0392b"
+order = 2
+"##;
+
+#[test]
+fn a_raster_tileset_gets_its_style_and_a_buffer_that_holds_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_source(dir.path());
+    let t = parse_in(dir.path(), RASTER).expect("valid");
+    let TileFormat::Png(raster) = t.format else { panic!("a png tileset: {:?}", t.format) };
+    assert_eq!(raster.tile_size, 512);
+    assert_eq!(raster.background, Color { r: 0xaa, g: 0xd3, b: 0xdf, a: 255 });
+    assert_eq!(t.format.mbtiles_name(), "png");
+    let style = t.layers[0].style.as_ref().expect("a style");
+    assert_eq!(style.fill_color.map(|c| c.a), Some(0x80));
+    assert_eq!((style.stroke_width.at(10), style.stroke_width.at(12), style.stroke_width.at(16)), (0.5, 1.75, 3.0));
+    assert_eq!(style.point_radius.at(0), 3.0);
+    assert_eq!(style.order, 2);
+    assert!(style.outline_color.is_none());
+    // The reach is the point radius (3 px) plus 1 px of anti-aliasing: 4 px of 8 units at 512 = 32 < 64.
+    assert_eq!(t.layers[0].buffer, 64);
+    // Wide strokes raise the default buffer: 40 px wide at 256 → (20 + 1) × 16 = 336 units.
+    let wide = "name = \"r\"\nformat = \"png\"\n[[layers]]\nid = \"a\"\nsource = \"a.geojson\"\n\
+                [layers.style]\nstroke_color = \"#000000\"\nstroke_width = [[0, 1], [14, 40]]\n";
+    let t = parse_in(dir.path(), wide).expect("valid");
+    assert_eq!(t.layers[0].buffer, 336);
+    assert_eq!(t.format, TileFormat::Png(Raster { tile_size: 256, background: Color::TRANSPARENT }));
+}
+
+#[test]
+fn each_bad_raster_value_names_its_key() {
+    let layer = "[[layers]]\nid = \"a\"\nsource = \"a.geojson\"\n";
+    let png = |top: &str, style: &str| {
+        format!("name = \"t\"\nformat = \"png\"\n{top}\n{layer}[layers.style]\nfill_color = \"#000000\"\n{style}\n")
+    };
+    let cases = [
+        (png("tile_size = 300", ""), "tile_size: 300 must be 256 or 512"),
+        (png("background = \"blue\"", ""), "background: `blue` is not a colour"),
+        (png("background = \"#12345\"", ""), "background: `#12345` is not a colour"),
+        (png("", "stroke_color = \"#gg0000\""), "layers[0].style.stroke_color: `#gg0000`"),
+        (png("", "fill_opacity = 1.5"), "layers[0].style.fill_opacity: 1.5 must lie in [0, 1]"),
+        (png("", "stroke_width = -1"), "layers[0].style.stroke_width: -1 must lie in [0, 64]"),
+        (png("", "outline_width = [[14, 1], [10, 2]]"), "layers[0].style.outline_width: stop zooms must increase"),
+        (png("", "point_radius = [[10]]"), "layers[0].style.point_radius: expected a number"),
+        (png("", "point_radius = \"big\""), "layers[0].style.point_radius: expected a number"),
+        (png("", "stroke_width = []"), "layers[0].style.stroke_width: a list of stops needs at least one"),
+        (png("", "strok_color = \"#000000\""), "strok_color"),
+        (
+            format!("name = \"t\"\nformat = \"png\"\n{layer}[layers.style]\nfill_opacity = 0.5\n"),
+            "layers[0].style: draws nothing",
+        ),
+        (format!("name = \"t\"\nformat = \"png\"\n{layer}"), "layers[0].style: a png tileset draws every layer"),
+        (
+            format!(
+                "name = \"t\"\nformat = \"png\"\n{layer}buffer = 16\n[layers.style]\nstroke_color = \"#000000\"\n\
+                 stroke_width = 4\n"
+            ),
+            "layers[0].buffer: 16 tile units is less than the 48 this style needs",
+        ),
+        // Raster keys in a vector tileset name the key.
+        (format!("name = \"t\"\ntile_size = 256\n{layer}"), "tile_size: applies only to raster tilesets"),
+        (format!("name = \"t\"\nbackground = \"#000000\"\n{layer}"), "background: applies only to raster"),
+        (
+            format!("name = \"t\"\nformat = \"mvt\"\n{layer}[layers.style]\nstroke_width = 2\n"),
+            "layers[0].style.stroke_width: applies only to raster tilesets",
+        ),
+        (format!("name = \"t\"\n{layer}[layers.style]\n"), "layers[0].style: applies only to raster"),
+    ];
+    for (text, expected) in cases {
+        let message = error_of(&text);
+        assert!(message.contains(expected), "expected `{expected}` in `{message}`");
+    }
+}

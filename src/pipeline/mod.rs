@@ -2,7 +2,8 @@
 //!
 //! 1. resolve the build area and zooms (tileset bounds, `--region` or `--bbox`, `--minzoom`/`--maxzoom`);
 //! 2. read each layer's source into memory (`load`);
-//! 3. for each zoom, slice and encode every tile in parallel (`zoom`), feeding one MBTiles writer thread;
+//! 3. for each zoom, slice and encode (MVT) or render (PNG) every tile in parallel (`zoom`), feeding one MBTiles
+//!    writer thread;
 //! 4. write metadata and `agg_tiles_hash`, and move the file into place.
 
 mod load;
@@ -18,7 +19,7 @@ use tracing::info;
 pub use summary::BuildSummary;
 
 use crate::archive::{MbtilesWriter, Metadata, VectorLayer};
-use crate::config::{Bbox, Tileset};
+use crate::config::{Bbox, TileFormat, Tileset};
 use crate::manifest;
 use crate::progress::Progress;
 use crate::tiling::TileRange;
@@ -134,7 +135,7 @@ fn build_in_pool(tileset: &Tileset, options: &BuildOptions, threads: usize) -> R
         writer.sender().ok_or_else(|| crate::archive::ArchiveError::WriterGone { path: options.output.clone() })?;
     let progress = Progress::new(options.progress_bar);
     let counters = zoom::Counters::default();
-    let ctx = zoom::ZoomContext::new(&layers, tileset.limits, sender, &options.output, &progress, &counters);
+    let ctx = zoom::ZoomContext::new(&layers, tileset, sender, &options.output, &progress, &counters);
     let ranges: Vec<TileRange> =
         (scope.minzoom..=scope.maxzoom).map(|z| TileRange::covering(scope.bounds, z)).collect();
     let tiled = zoom::build_zooms(&ranges, &ctx);
@@ -176,6 +177,7 @@ fn build_in_pool(tileset: &Tileset, options: &BuildOptions, threads: usize) -> R
         features_outside: layers.iter().map(|(_, l)| l.outside).sum(),
         features_dropped: counters.features_dropped.load(Ordering::Relaxed),
         tiles_dropped: counters.tiles_dropped.load(Ordering::Relaxed),
+        tiles_blank: counters.tiles_blank.load(Ordering::Relaxed),
         agg_tiles_hash: archive.agg_tiles_hash,
         manifest: manifest.path,
         manifest_sha256: manifest.sha256,
@@ -244,20 +246,23 @@ fn metadata(
         description: tileset.description.clone(),
         attribution: tileset.attribution.clone(),
         format: tileset.format.mbtiles_name().to_owned(),
+        baselayer: matches!(tileset.format, TileFormat::Png(raster) if raster.background.a == 255),
         bounds: b,
         center,
         minzoom: scope.minzoom,
         maxzoom: scope.maxzoom,
-        vector_layers: layers
-            .iter()
-            .map(|(layer, loaded)| VectorLayer {
-                id: layer.id.clone(),
-                description: layer.description.clone(),
-                minzoom: layer.minzoom.max(scope.minzoom),
-                maxzoom: layer.maxzoom.min(scope.maxzoom),
-                fields: loaded.fields.clone(),
-            })
-            .collect(),
+        vector_layers: (tileset.format == TileFormat::Mvt).then(|| {
+            layers
+                .iter()
+                .map(|(layer, loaded)| VectorLayer {
+                    id: layer.id.clone(),
+                    description: layer.description.clone(),
+                    minzoom: layer.minzoom.max(scope.minzoom),
+                    maxzoom: layer.maxzoom.min(scope.maxzoom),
+                    fields: loaded.fields.clone(),
+                })
+                .collect()
+        }),
         extra: std::collections::BTreeMap::from([(manifest::SOURCES_KEY.to_owned(), sources_json)]),
     })
 }

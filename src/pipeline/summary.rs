@@ -31,6 +31,9 @@ pub struct BuildSummary {
     pub features_dropped: u64,
     /// Tiles left out because nothing fit under the byte cap.
     pub tiles_dropped: u64,
+    /// Raster tiles drawn but left out because nothing on them differs from the background (tiles that no
+    /// feature reaches are never drawn, and not counted).
+    pub tiles_blank: u64,
     pub agg_tiles_hash: String,
     /// The manifest written beside the MBTiles, and its SHA-256 (the identity of this content).
     pub manifest: PathBuf,
@@ -61,6 +64,9 @@ impl fmt::Display for BuildSummary {
         writeln!(f, "  manifest   {} (sha256 {})", self.manifest.display(), self.manifest_sha256)?;
         if self.tiles_dropped > 0 {
             writeln!(f, "  tiles left out (nothing fit the byte cap): {}", self.tiles_dropped)?;
+        }
+        if self.tiles_blank > 0 {
+            writeln!(f, "  tiles left out (blank: only background): {}", self.tiles_blank)?;
         }
         write!(
             f,

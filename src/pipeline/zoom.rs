@@ -1,8 +1,9 @@
 //! One zoom level: every feature sliced into per-tile pieces in parallel, the pieces sorted by tile, then each
-//! tile encoded in parallel and handed to the MBTiles writer.
+//! tile encoded (MVT) or rendered (PNG) in parallel and handed to the MBTiles writer.
 //!
 //! Tiles made only of [`PieceGeom::Full`] pieces (land and lake interiors) are encoded once per distinct set of
-//! features and reused; the writer stores identical bytes once anyway.
+//! features (for PNG: of layers, since a full piece draws the same whatever its feature) and reused; the writer
+//! stores identical bytes once anyway.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -14,9 +15,10 @@ use rayon::prelude::*;
 use super::load::LoadedLayer;
 use crate::Error;
 use crate::archive::{ArchiveError, TileBlob, TileSender};
-use crate::config::{Layer, Limits};
+use crate::config::{Layer, Limits, Raster, TileFormat, Tileset};
 use crate::encode::{TileFeature, TileLayer, encode_capped};
 use crate::progress::Progress;
+use crate::render::{RenderLayer, Rendered, render_tile};
 use crate::tiling::simplify::simplify_shape;
 use crate::tiling::{EXTENT, Piece, PieceGeom, SliceParams, TileId, TileRange, slice_shape};
 
@@ -39,32 +41,53 @@ pub struct Counters {
     pub features_written: AtomicU64,
     pub features_dropped: AtomicU64,
     pub tiles_dropped: AtomicU64,
+    pub tiles_blank: AtomicU64,
     pub pieces: AtomicU64,
 }
 
 type FullKey = Vec<(u16, u32, u8)>;
 
+/// What became of one tile.
+#[derive(Clone)]
+enum Outcome {
+    Stored(Arc<TileBlob>),
+    /// Over its cap with nothing left that fits.
+    Dropped,
+    /// A raster tile with nothing but background.
+    Blank,
+}
+
 /// What every zoom of a build shares.
 pub struct ZoomContext<'a> {
     pub layers: &'a [(&'a Layer, LoadedLayer)],
+    pub format: TileFormat,
     pub limits: Limits,
     pub sender: TileSender,
     pub output: &'a std::path::Path,
     pub progress: &'a Progress,
     pub counters: &'a Counters,
-    full_cache: Mutex<HashMap<FullKey, Option<Arc<TileBlob>>>>,
+    full_cache: Mutex<HashMap<FullKey, Outcome>>,
 }
 
 impl<'a> ZoomContext<'a> {
     pub fn new(
         layers: &'a [(&'a Layer, LoadedLayer)],
-        limits: Limits,
+        tileset: &Tileset,
         sender: TileSender,
         output: &'a std::path::Path,
         progress: &'a Progress,
         counters: &'a Counters,
     ) -> Self {
-        ZoomContext { layers, limits, sender, output, progress, counters, full_cache: Mutex::new(HashMap::new()) }
+        ZoomContext {
+            layers,
+            format: tileset.format,
+            limits: tileset.limits,
+            sender,
+            output,
+            progress,
+            counters,
+            full_cache: Mutex::new(HashMap::new()),
+        }
     }
 }
 
@@ -171,14 +194,17 @@ fn encode_batch(batch: &[(u8, Vec<Record>)], ctx: &ZoomContext<'_>) -> Result<()
 
 fn encode_and_send(z: u8, group: &[Record], sender: &mut TileSender, ctx: &ZoomContext<'_>) -> Result<(), Error> {
     let tile = TileId { z, x: (group[0].tile >> 32) as u32, y: group[0].tile as u32 };
-    let blob = encode_group(tile, group, ctx)?;
+    let outcome = encode_group(tile, group, ctx)?;
     ctx.progress.inc(1);
-    match blob {
-        Some(blob) => {
+    match outcome {
+        Outcome::Stored(blob) => {
             sender.send((tile, blob)).map_err(|_| ArchiveError::WriterGone { path: ctx.output.to_owned() })?;
         }
-        None => {
+        Outcome::Dropped => {
             ctx.counters.tiles_dropped.fetch_add(1, Ordering::Relaxed);
+        }
+        Outcome::Blank => {
+            ctx.counters.tiles_blank.fetch_add(1, Ordering::Relaxed);
         }
     }
     Ok(())
@@ -232,19 +258,37 @@ fn slice_all(range: TileRange, ctx: &ZoomContext<'_>) -> Vec<Record> {
     records
 }
 
-fn encode_group(tile: TileId, group: &[Record], ctx: &ZoomContext<'_>) -> Result<Option<Arc<TileBlob>>, Error> {
-    let full_key: Option<FullKey> = group
-        .iter()
-        .all(|r| r.geom == PieceGeom::Full)
-        .then(|| group.iter().map(|r| (r.layer, r.feature, r.part)).collect());
+fn encode_group(tile: TileId, group: &[Record], ctx: &ZoomContext<'_>) -> Result<Outcome, Error> {
+    let raster = match ctx.format {
+        TileFormat::Png(raster) => Some(raster),
+        TileFormat::Mvt => None,
+    };
+    // A full piece draws the same whatever its feature: raster tiles share by layer alone.
+    let full_key: Option<FullKey> = group.iter().all(|r| r.geom == PieceGeom::Full).then(|| {
+        group.iter().map(|r| if raster.is_some() { (r.layer, 0, 0) } else { (r.layer, r.feature, r.part) }).collect()
+    });
     if let Some(key) = &full_key
         && let Some(hit) = lock(&ctx.full_cache).get(key)
     {
-        if hit.is_some() {
+        if matches!(hit, Outcome::Stored(_)) {
             ctx.counters.features_written.fetch_add(group.len() as u64, Ordering::Relaxed);
         }
         return Ok(hit.clone());
     }
+    let outcome = match raster {
+        None => encode_vector(tile, group, ctx)?,
+        Some(raster) => render_raster(tile, group, &raster, ctx)?,
+    };
+    if let Some(key) = full_key {
+        let mut cache = lock(&ctx.full_cache);
+        if cache.len() < FULL_CACHE_ENTRIES {
+            cache.insert(key, outcome.clone());
+        }
+    }
+    Ok(outcome)
+}
+
+fn encode_vector(tile: TileId, group: &[Record], ctx: &ZoomContext<'_>) -> Result<Outcome, Error> {
     let mut layers: Vec<TileLayer<'_>> = Vec::new();
     for record in group {
         let (layer, loaded) = &ctx.layers[usize::from(record.layer)];
@@ -256,22 +300,46 @@ fn encode_group(tile: TileId, group: &[Record], ctx: &ZoomContext<'_>) -> Result
             current.features.push(TileFeature { properties: &feature.properties, geom: &record.geom });
         }
     }
-    let encoded = encode_capped(&layers, &ctx.limits, &tile.to_string())?;
-    let blob = encoded.map(|e| {
-        ctx.counters.features_written.fetch_add(e.features, Ordering::Relaxed);
-        ctx.counters.features_dropped.fetch_add(e.dropped, Ordering::Relaxed);
-        Arc::new(TileBlob::new(e.data))
-    });
-    if blob.is_none() {
-        ctx.counters.features_dropped.fetch_add(group.len() as u64, Ordering::Relaxed);
-    }
-    if let Some(key) = full_key {
-        let mut cache = lock(&ctx.full_cache);
-        if cache.len() < FULL_CACHE_ENTRIES {
-            cache.insert(key, blob.clone());
+    Ok(match encode_capped(&layers, &ctx.limits, &tile.to_string())? {
+        Some(e) => {
+            ctx.counters.features_written.fetch_add(e.features, Ordering::Relaxed);
+            ctx.counters.features_dropped.fetch_add(e.dropped, Ordering::Relaxed);
+            Outcome::Stored(Arc::new(TileBlob::new(e.data)))
+        }
+        None => {
+            ctx.counters.features_dropped.fetch_add(group.len() as u64, Ordering::Relaxed);
+            Outcome::Dropped
+        }
+    })
+}
+
+fn render_raster(tile: TileId, group: &[Record], raster: &Raster, ctx: &ZoomContext<'_>) -> Result<Outcome, Error> {
+    let mut layers: Vec<RenderLayer<'_>> = Vec::new();
+    let mut current = None;
+    for record in group {
+        let (layer, _) = &ctx.layers[usize::from(record.layer)];
+        // Every layer of a raster tileset has a style (checked by config); one without is not drawn.
+        let Some(style) = &layer.style else { continue };
+        if current != Some(record.layer) {
+            current = Some(record.layer);
+            layers.push(RenderLayer { style, buffer: layer.buffer, geoms: Vec::new() });
+        }
+        if let Some(last) = layers.last_mut() {
+            last.geoms.push(&record.geom);
         }
     }
-    Ok(blob)
+    Ok(match render_tile(&layers, raster, tile.z, &ctx.limits, &tile.to_string())? {
+        Rendered::Tile { png, features, dropped } => {
+            ctx.counters.features_written.fetch_add(features, Ordering::Relaxed);
+            ctx.counters.features_dropped.fetch_add(dropped, Ordering::Relaxed);
+            Outcome::Stored(Arc::new(TileBlob::new(png)))
+        }
+        Rendered::Blank => Outcome::Blank,
+        Rendered::TooBig { features } => {
+            ctx.counters.features_dropped.fetch_add(features, Ordering::Relaxed);
+            Outcome::Dropped
+        }
+    })
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

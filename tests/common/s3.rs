@@ -46,6 +46,24 @@ impl Moto {
         Some(response)
     }
 
+    /// An object's headers as boto3 (installed with moto) reads them with a signed HEAD: `{content_type,
+    /// content_encoding, cache_control}` as JSON (null where absent).
+    pub fn head_object(&self, bucket: &str, key: &str) -> serde_json::Value {
+        const SCRIPT: &str = "import boto3, json, sys
+s3 = boto3.client('s3', endpoint_url=sys.argv[1], region_name='us-east-1',
+                  aws_access_key_id='test', aws_secret_access_key=sys.argv[2])
+h = s3.head_object(Bucket=sys.argv[3], Key=sys.argv[4])
+print(json.dumps({'content_type': h.get('ContentType'), 'content_encoding': h.get('ContentEncoding'),
+                  'cache_control': h.get('CacheControl')}))";
+        let python = super::repo().join(".venv/bin/python");
+        let out = Command::new(&python)
+            .args(["-c", SCRIPT, &self.endpoint, SECRET, bucket, key])
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {} (run `make test-deps`): {e}", python.display()));
+        assert!(out.status.success(), "boto3 head_object {bucket}/{key}: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).expect("JSON from the head_object script")
+    }
+
     /// Creates a bucket (moto accepts an unsigned request).
     pub fn create_bucket(&self, bucket: &str) {
         let started = Instant::now();

@@ -8,17 +8,18 @@ fn metadata() -> Metadata {
         description: String::new(),
         attribution: String::new(),
         format: "pbf".into(),
+        baselayer: false,
         bounds: Bbox::WORLD,
         center: (0.0, 0.0, 0),
         minzoom: 0,
         maxzoom: 2,
-        vector_layers: vec![VectorLayer {
+        vector_layers: Some(vec![VectorLayer {
             id: "l".into(),
             description: String::new(),
             minzoom: 0,
             maxzoom: 2,
             fields: Default::default(),
-        }],
+        }]),
         extra: Default::default(),
     }
 }
