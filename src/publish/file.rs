@@ -57,6 +57,18 @@ impl Store for FileStore {
         }
     }
 
+    fn read_into(&self, key: &str, sink: &mut dyn std::io::Write) -> Result<bool, StoreError> {
+        let path = self.path(key)?;
+        match fs::File::open(&path) {
+            Ok(mut file) => {
+                std::io::copy(&mut file, sink).map_err(|e| io(&path, e))?;
+                Ok(true)
+            }
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(io(&path, e)),
+        }
+    }
+
     fn head(&self, key: &str) -> Result<Option<u64>, StoreError> {
         let path = self.path(key)?;
         match fs::metadata(&path) {

@@ -9,7 +9,7 @@ use serde::Serialize;
 use tracing::info;
 
 use super::records::{Layout, Pointer, VersionRecord, utc_now};
-use super::store::Store;
+use super::store::{HashingWriter, Store};
 use super::{PublishError, check_set_name, read_pointer, swap_pointer};
 use crate::manifest::{self, ManifestReader};
 
@@ -136,8 +136,9 @@ pub fn verify(store: &dyn Store, set: &str, version: Option<&str>) -> Result<Ver
     let mut problems = problems.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
     // The offline archive too.
     let archive = layout.archive(&record.archive_sha256);
+    let mut hashing = HashingWriter::new(std::io::sink());
     let archive_ok =
-        store.get(&archive)?.is_some_and(|(data, _)| hex::encode(manifest::sha256(&data)) == record.archive_sha256);
+        store.read_into(&archive, &mut hashing)? && hex::encode(hashing.finish().0) == record.archive_sha256;
     if !archive_ok {
         problems.push(archive);
     }

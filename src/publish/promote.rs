@@ -14,7 +14,7 @@ use tracing::info;
 
 use super::manage::{checked, read_record, verify, version_or_live};
 use super::records::{DiffSummary, Pointer, utc_now};
-use super::store::{Condition, IMMUTABLE, PutOptions, Store, StoreError};
+use super::store::{Condition, HashingWriter, IMMUTABLE, PutOptions, Store, StoreError};
 use super::upload::{check_shrink, tile_put_options};
 use super::{PublishError, read_pointer, swap_pointer};
 use crate::manifest::{self, Change, ManifestReader};
@@ -181,16 +181,24 @@ pub fn promote(
     if target.head(&archive_key)?.is_some() {
         skipped.fetch_add(1, Ordering::Relaxed);
     } else {
-        let (data, _) =
-            source.get(&archive_key)?.ok_or_else(|| PublishError::MissingObject { key: archive_key.clone() })?;
-        if hex::encode(manifest::sha256(&data)) != record.archive_sha256 {
+        // Streamed through a file (an archive may be larger than memory), hashed on the way; a large one goes up
+        // as a multipart upload.
+        let temp = TempFile(std::env::temp_dir().join(format!("tilepress-promote-{}.mbtiles", std::process::id())));
+        let local = |source| StoreError::Io { location: temp.path().display().to_string(), source };
+        let file = std::fs::File::create(temp.path()).map_err(local)?;
+        let mut hashing = HashingWriter::new(std::io::BufWriter::new(file));
+        if !source.read_into(&archive_key, &mut hashing)? {
+            return Err(PublishError::MissingObject { key: archive_key });
+        }
+        let (sha, size, mut writer) = hashing.finish();
+        std::io::Write::flush(&mut writer).map_err(local)?;
+        drop(writer);
+        if hex::encode(sha) != record.archive_sha256 {
             return Err(PublishError::DamagedObject { key: format!("{}/{archive_key}", source.location()) });
         }
-        // Through a file, so that a large archive goes up as a multipart upload.
-        let temp = tempfile_for(&data, &archive_key)?;
         target.put_file(&archive_key, temp.path(), &immutable("application/vnd.sqlite3"))?;
         copied.fetch_add(1, Ordering::Relaxed);
-        copied_bytes.fetch_add(data.len() as u64, Ordering::Relaxed);
+        copied_bytes.fetch_add(size, Ordering::Relaxed);
     }
     let record_key = layout.version_record(&version);
     let (record_bytes, _) =
@@ -239,13 +247,7 @@ pub fn promote(
     Ok(report)
 }
 
-/// A temporary file holding `data` (removed when dropped).
-fn tempfile_for(data: &[u8], key: &str) -> Result<TempFile, PublishError> {
-    let path = std::env::temp_dir().join(format!("tilepress-promote-{}-{}.tmp", std::process::id(), key.len()));
-    std::fs::write(&path, data).map_err(|source| StoreError::Io { location: path.display().to_string(), source })?;
-    Ok(TempFile(path))
-}
-
+/// A temporary file, removed when dropped.
 struct TempFile(std::path::PathBuf);
 
 impl TempFile {

@@ -240,6 +240,22 @@ impl Store for S3Store {
         })
     }
 
+    fn read_into(&self, key: &str, sink: &mut dyn std::io::Write) -> Result<bool, StoreError> {
+        let full = self.full_key(key)?;
+        self.runtime.block_on(async {
+            let mut out = match self.client.get_object().bucket(&self.bucket).key(&full).send().await {
+                Ok(out) => out,
+                Err(err) if err.as_service_error().is_some_and(|e| e.is_no_such_key()) => return Ok(false),
+                Err(err) => return Err(self.error(&full, err)),
+            };
+            let failed = |e: std::io::Error| StoreError::Io { location: self.where_(&full), source: e };
+            while let Some(chunk) = out.body.try_next().await.map_err(|e| failed(std::io::Error::other(e)))? {
+                sink.write_all(&chunk).map_err(failed)?;
+            }
+            Ok(true)
+        })
+    }
+
     fn head(&self, key: &str) -> Result<Option<u64>, StoreError> {
         let full = self.full_key(key)?;
         self.runtime.block_on(async {

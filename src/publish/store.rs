@@ -67,6 +67,13 @@ pub trait Store: Send + Sync {
     fn delete_many(&self, keys: &[String]) -> Result<(), StoreError> {
         keys.iter().try_for_each(|key| self.delete(key))
     }
+    /// Streams an object into `sink` (an archive: possibly larger than memory); `false` if absent. The default
+    /// reads it whole with [`Store::get`]; the S3 and file stores stream it.
+    fn read_into(&self, key: &str, sink: &mut dyn std::io::Write) -> Result<bool, StoreError> {
+        let Some((data, _)) = self.get(key)? else { return Ok(false) };
+        sink.write_all(&data).map_err(|source| StoreError::Io { location: key.to_owned(), source })?;
+        Ok(true)
+    }
     /// Requests retried so far (transient errors, throttling, conflicts); for metrics.
     fn retries(&self) -> u64 {
         0
@@ -115,6 +122,40 @@ pub fn check_key(key: &str) -> Result<(), StoreError> {
         && key.split('/').all(|part| !part.is_empty() && part != "." && part != "..")
         && key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/'));
     if ok { Ok(()) } else { Err(StoreError::UnsafeKey { key: key.to_owned() }) }
+}
+
+/// A writer that hashes what goes through it (SHA-256) and passes it on, counting bytes.
+pub struct HashingWriter<W> {
+    inner: W,
+    hasher: sha2::Sha256,
+    bytes: u64,
+}
+
+impl<W: std::io::Write> HashingWriter<W> {
+    pub fn new(inner: W) -> HashingWriter<W> {
+        use sha2::Digest;
+        HashingWriter { inner, hasher: sha2::Sha256::new(), bytes: 0 }
+    }
+
+    /// The SHA-256 and size of everything written, and the inner writer.
+    pub fn finish(self) -> ([u8; 32], u64, W) {
+        use sha2::Digest;
+        (self.hasher.finalize().into(), self.bytes, self.inner)
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        use sha2::Digest;
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 #[cfg(test)]
