@@ -165,7 +165,9 @@ pub fn publish(args: PublishArgs, metrics: &mut RunMetrics) -> tilepress::Result
             (path.clone(), manifest_path)
         }
         None => {
-            let output = PathBuf::from("out").join(format!("{set}.mbtiles"));
+            // Built in a folder of this process's own, so that two publishes of one set on one machine never
+            // read each other's half-replaced build; moved to out/SET.mbtiles (+ manifest) when done.
+            let output = private_build_dir().join(format!("{set}.mbtiles"));
             let options = BuildOptions {
                 output: output.clone(),
                 region: args.region.clone(),
@@ -173,10 +175,16 @@ pub fn publish(args: PublishArgs, metrics: &mut RunMetrics) -> tilepress::Result
                 progress_bar: !args.json && !args.no_progress && std::io::stderr().is_terminal(),
                 ..BuildOptions::default()
             };
-            let summary = tilepress::build(&tileset, &options)?;
+            let summary = tilepress::build(&tileset, &options).inspect_err(|_| {
+                let _ = std::fs::remove_dir_all(private_build_dir());
+            })?;
             metrics.record_build(&summary);
             if !args.json {
-                say!("{summary}");
+                // Shown where the build is kept once the publish ends.
+                let mut shown = summary.clone();
+                shown.output = PathBuf::from("out").join(format!("{set}.mbtiles"));
+                shown.manifest = tilepress::pipeline::manifest_path_for(&shown.output);
+                say!("{shown}");
             }
             (output, summary.manifest)
         }
@@ -192,6 +200,8 @@ pub fn publish(args: PublishArgs, metrics: &mut RunMetrics) -> tilepress::Result
     let result = publish::publish(store.as_ref(), &request);
     if args.mbtiles.is_some() {
         let _ = std::fs::remove_file(&manifest_path);
+    } else {
+        keep_build(&mbtiles, &manifest_path, &set);
     }
     metrics.record_retries(store.retries());
     let report = result?;
@@ -422,6 +432,25 @@ pub fn mosaic(args: MosaicArgs) -> tilepress::Result<()> {
         );
     }
     Ok(())
+}
+
+/// `out/.publish-PID/`: where `publish` builds.
+fn private_build_dir() -> PathBuf {
+    PathBuf::from("out").join(format!(".publish-{}", std::process::id()))
+}
+
+/// Moves a publish's build to `out/SET.mbtiles` and its manifest beside it (each an atomic rename), so the latest
+/// build is where `build` would have put it; then removes the private folder.
+fn keep_build(mbtiles: &std::path::Path, manifest: &std::path::Path, set: &str) {
+    let target = PathBuf::from("out").join(format!("{set}.mbtiles"));
+    let moves =
+        [(mbtiles.to_owned(), target.clone()), (manifest.to_owned(), tilepress::pipeline::manifest_path_for(&target))];
+    for (from, to) in moves {
+        if let Err(err) = std::fs::rename(&from, &to) {
+            tracing::warn!(from = %from.display(), to = %to.display(), error = %err, "cannot keep the build");
+        }
+    }
+    let _ = std::fs::remove_dir_all(private_build_dir());
 }
 
 fn open_store(to: &str, endpoint: Option<&str>) -> tilepress::Result<Box<dyn publish::Store>> {
