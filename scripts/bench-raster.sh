@@ -58,43 +58,9 @@ if [[ ! -f "$peers/malta-osm.geojson" ]]; then
 fi
 malta="$(cd "$peers" && pwd)/malta-osm.geojson"
 
-gnu_time=0
-if /usr/bin/time --version 2>&1 | grep -q 'GNU'; then
-    gnu_time=1
-else
-    echo "bench-raster: GNU time (/usr/bin/time) not found: timing with bash, peak memory unknown" >&2
-fi
-
-echo "building tilepress (cargo build --release)..." >&2
-cargo build --release --quiet
-tilepress="$root/target/release/tilepress"
-revision="$(git -C "$root" describe --always --dirty 2>/dev/null || echo '?')"
-
-# run LOG CMD... : runs CMD with stdout and stderr into LOG.out / LOG.err; sets `wall` (s) and `rss` (MiB or ?).
-run() {
-    local log="$1"
-    shift
-    local status=0
-    if ((gnu_time)); then
-        /usr/bin/time -f '%e %M' -o "$log.time" "$@" >"$log.out" 2>"$log.err" || status=$?
-    else
-        local TIMEFORMAT='%R'
-        { time "$@" >"$log.out" 2>"$log.err"; } 2>"$log.time" || status=$?
-    fi
-    if ((status != 0)); then
-        echo "bench-raster: failed (exit $status): $*" >&2
-        tail -n 20 "$log.err" >&2
-        exit "$status"
-    fi
-    local line
-    line="$(tail -n 1 "$log.time")"
-    wall="${line%% *}"
-    if ((gnu_time)); then
-        rss="$(awk -v kib="${line##* }" 'BEGIN { printf "%.0f", kib / 1024 }')"
-    else
-        rss="?"
-    fi
-}
+bench_name=bench-raster
+# shellcheck source=scripts/lib/bench.sh
+source "$root/scripts/lib/bench.sh"
 
 # tileset FORMAT : writes the bench tileset for FORMAT (png or mvt) and prints its path.
 tileset() {

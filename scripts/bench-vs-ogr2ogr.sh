@@ -48,45 +48,9 @@ for file in countries-land-10km.geo.json malta-osm.geojson; do
 done
 peers="$(cd "$peers" && pwd)"
 
-# GNU time gives wall time and peak RSS; without it, bash's `time` gives wall time only.
-gnu_time=0
-if /usr/bin/time --version 2>&1 | grep -q 'GNU'; then
-    gnu_time=1
-else
-    echo "bench-vs-ogr2ogr: GNU time (/usr/bin/time) not found: timing with bash, peak memory unknown" >&2
-fi
-
-echo "building tilepress (cargo build --release)..." >&2
-cargo build --release --quiet
-tilepress="$root/target/release/tilepress"
-revision="$(git -C "$root" describe --always --dirty 2>/dev/null || echo '?')"
-
-# run LOG CMD... : runs CMD with stdout and stderr into LOG.out / LOG.err; sets `wall` (s) and `rss` (MiB or ?).
-# Exits the script with the tool's status if it fails.
-run() {
-    local log="$1"
-    shift
-    local status=0
-    if ((gnu_time)); then
-        /usr/bin/time -f '%e %M' -o "$log.time" "$@" >"$log.out" 2>"$log.err" || status=$?
-    else
-        local TIMEFORMAT='%R'
-        { time "$@" >"$log.out" 2>"$log.err"; } 2>"$log.time" || status=$?
-    fi
-    if ((status != 0)); then
-        echo "bench-vs-ogr2ogr: failed (exit $status): $*" >&2
-        tail -n 20 "$log.err" >&2
-        exit "$status"
-    fi
-    local line
-    line="$(tail -n 1 "$log.time")"
-    wall="${line%% *}"
-    if ((gnu_time)); then
-        rss="$(awk -v kib="${line##* }" 'BEGIN { printf "%.0f", kib / 1024 }')"
-    else
-        rss="?"
-    fi
-}
+bench_name=bench-vs-ogr2ogr
+# shellcheck source=scripts/lib/bench.sh
+source "$root/scripts/lib/bench.sh"
 
 declare -a rows=()
 

@@ -25,7 +25,7 @@ fi
 
 echo "== shellcheck"
 mapfile -t scripts < <(git ls-files '*.sh' .ci/run 2>/dev/null || find . -name '*.sh' -not -path './target/*')
-shellcheck "${scripts[@]}"
+shellcheck -x "${scripts[@]}"
 echo "  ${#scripts[@]} scripts clean"
 
 echo "== terraform"

@@ -7,8 +7,6 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
 use std::process::Command;
 
 use common::s3::Moto;
@@ -50,35 +48,6 @@ print(json.dumps(out))
     serde_json::from_slice::<Vec<Value>>(&out.stdout).expect("json")
 }
 
-/// A one-shot Pushgateway stand-in: the request line and body of the first request.
-fn fake_pushgateway() -> (String, std::thread::JoinHandle<(String, String)>) {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
-    let handle = std::thread::spawn(move || {
-        let (stream, _) = listener.accept().expect("accept");
-        let mut reader = BufReader::new(stream);
-        let mut request_line = String::new();
-        reader.read_line(&mut request_line).expect("request line");
-        let mut length = 0usize;
-        loop {
-            let mut line = String::new();
-            reader.read_line(&mut line).expect("header");
-            if line.trim().is_empty() {
-                break;
-            }
-            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                length = v.trim().parse().expect("length");
-            }
-        }
-        let mut body = vec![0; length];
-        reader.read_exact(&mut body).expect("body");
-        let mut stream = reader.into_inner();
-        stream.write_all(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").expect("reply");
-        (request_line, String::from_utf8(body).expect("utf-8"))
-    });
-    (url, handle)
-}
-
 #[test]
 fn the_nightly_cronjob_command_line_builds_publishes_and_reports() {
     let jobs = cronjobs();
@@ -91,7 +60,7 @@ fn the_nightly_cronjob_command_line_builds_publishes_and_reports() {
         let job = jobs.iter().find(|j| j["name"] == name).unwrap_or_else(|| panic!("no CronJob {name}"));
         assert_eq!(job["command"], serde_json::json!(["tilepress"]));
         let work = tempfile::tempdir().expect("tempdir");
-        let (gateway, pushed) = fake_pushgateway();
+        let (gateway, pushed) = common::pushgateway::start();
 
         // The container's environment, with the cluster's endpoints mapped to local ones.
         let mut env: BTreeMap<String, String> = serde_json::from_value(job["env"].clone()).expect("env");

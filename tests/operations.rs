@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::Command;
 
@@ -93,30 +91,7 @@ fn metrics_file_is_valid_and_counts_failures_across_runs() {
 
 #[test]
 fn a_failed_run_is_pushed_to_the_pushgateway() {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let gateway = format!("http://{}", listener.local_addr().expect("addr"));
-    let server = std::thread::spawn(move || {
-        let (stream, _) = listener.accept().expect("accept");
-        let mut reader = BufReader::new(stream);
-        let mut request_line = String::new();
-        reader.read_line(&mut request_line).expect("request line");
-        let mut length = 0usize;
-        loop {
-            let mut line = String::new();
-            reader.read_line(&mut line).expect("header");
-            if line.trim().is_empty() {
-                break;
-            }
-            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                length = v.trim().parse().expect("length");
-            }
-        }
-        let mut body = vec![0; length];
-        reader.read_exact(&mut body).expect("body");
-        let mut stream = reader.into_inner();
-        stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").expect("reply");
-        (request_line, String::from_utf8(body).expect("utf-8"))
-    });
+    let (gateway, server) = common::pushgateway::start();
     let dir = tempfile::tempdir().expect("tempdir");
     let store = format!("file://{}", dir.path().join("store").display());
     let out = tilepress_env(&["rollback", "default.europe", "--to", &store], &[("TILEPRESS_PUSHGATEWAY", gateway)]);

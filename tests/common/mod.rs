@@ -9,6 +9,7 @@ use rusqlite::Connection;
 use serde_json::Value;
 
 pub mod fault_proxy;
+pub mod pushgateway;
 pub mod s3;
 
 /// The repository root.
