@@ -10,13 +10,9 @@ cargo build --release --quiet
 bin=target/release/tilepress
 work=out/bench/publish
 rm -rf "$work" && mkdir -p "$work"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-.venv/bin/moto_server -H 127.0.0.1 -p "$port" >"$work/moto.log" 2>&1 &
-moto=$!
-trap 'kill "$moto" 2>/dev/null || true' EXIT
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/" >/dev/null && break; sleep 0.1; done
-curl -sf -X PUT "http://127.0.0.1:$port/bench" >/dev/null
-export AWS_ENDPOINT_URL="http://127.0.0.1:$port" AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench
+# shellcheck source=scripts/lib/moto.sh
+source scripts/lib/moto.sh
+start_moto "$work/moto.log"
 cp "$PEERS/malta-osm.geojson" "$work/malta.geojson"
 cat >"$work/malta.toml" <<TOML
 name = "malta"

@@ -352,20 +352,7 @@ pub fn promote(args: PromoteArgs, metrics: &mut RunMetrics) -> tilepress::Result
     let result = publish::promote(source.as_ref(), target.as_ref(), &request);
     metrics.record_retries(source.retries() + target.retries());
     let report = result?;
-    metrics.set("tilepress_publish_duration_seconds", &[], report.seconds);
-    metrics.set("tilepress_publish_objects", &[("outcome", "uploaded")], report.objects_copied as f64);
-    metrics.set("tilepress_publish_objects", &[("outcome", "skipped")], report.objects_skipped as f64);
-    metrics.set("tilepress_publish_bytes", &[("outcome", "uploaded")], report.bytes_copied as f64);
-    let d = report.diff;
-    for (change, count) in [("added", d.added), ("changed", d.changed), ("removed", d.removed)] {
-        metrics.set("tilepress_publish_tiles", &[("change", change)], count as f64);
-    }
-    if report.outcome == "promoted" {
-        metrics.add("tilepress_pointer_swaps_total", &[("kind", "promote")], 1.0);
-    }
-    if report.outcome != "dry-run" {
-        metrics.record_live(Some((report.tiles, report.bytes)));
-    }
+    metrics.record_promote(&report);
     if args.json {
         print_json(&report);
         return Ok(());

@@ -14,7 +14,7 @@ use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::BuildSummary;
-use crate::publish::PublishReport;
+use crate::publish::{DiffSummary, PromoteReport, PublishReport};
 
 /// Every metric family: name, type, help.
 pub const FAMILIES: &[(&str, &str, &str)] = &[
@@ -135,18 +135,35 @@ impl RunMetrics {
 
     /// The figures of a publish; `live` is the live version's (tiles, bytes) afterwards, if known.
     pub fn record_publish(&mut self, report: &PublishReport, live: Option<(u64, u64)>) {
-        self.set("tilepress_publish_duration_seconds", &[], report.seconds);
-        self.set("tilepress_publish_objects", &[("outcome", "uploaded")], report.objects_uploaded as f64);
-        self.set("tilepress_publish_objects", &[("outcome", "skipped")], report.objects_skipped as f64);
-        self.set("tilepress_publish_bytes", &[("outcome", "uploaded")], report.bytes_uploaded as f64);
-        let d = report.diff;
-        for (change, count) in [("added", d.added), ("changed", d.changed), ("removed", d.removed)] {
-            self.set("tilepress_publish_tiles", &[("change", change)], count as f64);
-        }
+        let objects = (report.objects_uploaded, report.objects_skipped, report.bytes_uploaded);
+        self.record_transfer(report.seconds, objects, report.diff);
         if report.outcome == "published" {
             self.add("tilepress_pointer_swaps_total", &[("kind", "publish")], 1.0);
         }
         self.record_live(live);
+    }
+
+    /// The figures of a promote (copies count as uploads to the target store).
+    pub fn record_promote(&mut self, report: &PromoteReport) {
+        let objects = (report.objects_copied, report.objects_skipped, report.bytes_copied);
+        self.record_transfer(report.seconds, objects, report.diff);
+        if report.outcome == "promoted" {
+            self.add("tilepress_pointer_swaps_total", &[("kind", "promote")], 1.0);
+        }
+        if report.outcome != "dry-run" {
+            self.record_live(Some((report.tiles, report.bytes)));
+        }
+    }
+
+    /// Duration, (objects uploaded, objects skipped, bytes uploaded) and tile changes of a publish or promote.
+    fn record_transfer(&mut self, seconds: f64, (uploaded, skipped, bytes): (u64, u64, u64), d: DiffSummary) {
+        self.set("tilepress_publish_duration_seconds", &[], seconds);
+        self.set("tilepress_publish_objects", &[("outcome", "uploaded")], uploaded as f64);
+        self.set("tilepress_publish_objects", &[("outcome", "skipped")], skipped as f64);
+        self.set("tilepress_publish_bytes", &[("outcome", "uploaded")], bytes as f64);
+        for (change, count) in [("added", d.added), ("changed", d.changed), ("removed", d.removed)] {
+            self.set("tilepress_publish_tiles", &[("change", change)], count as f64);
+        }
     }
 
     /// The live version's size after the run.
