@@ -187,9 +187,16 @@ fn gc_removes_only_what_no_kept_version_needs() {
     let store = dir.path().join("store");
     let before = count_files(&store);
 
-    // Everything is younger than the default grace period of 7 days: nothing goes.
+    // Everything is younger than the default grace period of 7 days: every version is kept, nothing goes.
     let young = run_json(&["gc", "valletta", "--to", &to, "--keep", "0", "--json"]);
-    assert_eq!((young["removed_tiles"].as_u64(), young["spared_young"].as_u64().map(|n| n > 0)), (Some(0), Some(true)));
+    assert_eq!(
+        (young["removed_tiles"].as_u64(), young["removed_versions"].as_array().map(Vec::len)),
+        (Some(0), Some(0))
+    );
+    assert_eq!(young["kept_versions"], serde_json::json!([v1, v2, v3]));
+    assert_eq!(count_files(&store), before + 1, "only the gc lease, released, was written");
+    assert!(std::fs::read_to_string(store.join("valletta/gc.lock")).expect("lease").contains("\"done\""));
+    let before = before + 1;
     // A dry run says what would go and removes nothing.
     let dry = run_json(&["gc", "valletta", "--to", &to, "--keep", "0", "--grace", "0", "--dry-run", "--json"]);
     assert_eq!(dry["removed_tiles"], 10);

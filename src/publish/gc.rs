@@ -1,7 +1,13 @@
 //! `gc`: removes what no retained version needs. Mark: the tiles and archive of the live version, the last N
-//! versions and any version named by the operator. Sweep: tiles, archives and version files not marked — but
-//! never anything younger than the grace period, so a publish in flight (its tiles go up before its pointer
-//! swap) is never robbed. History records are never removed.
+//! versions, any version named by the operator and any version younger than the grace period (a publish in
+//! flight). Sweep: tiles, archives and version files not marked, never anything younger than the grace period.
+//! History records are never removed.
+//!
+//! gc holds the set's lease (`lease.rs`) while it works, so that a publish that reuses an old tile cannot
+//! go live while gc deletes it. It removes a version's manifest and record before its tiles: a gc that stops
+//! half way leaves unreferenced tiles for the next run, never a version that rollback would accept but whose
+//! tiles are gone. Before each batch of deletes it reads the pointer again, so a version made live meanwhile
+//! (a rollback) is kept too.
 
 use std::collections::{BTreeSet, HashSet};
 use std::io::Cursor;
@@ -9,7 +15,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::lease::HeldLease;
 use super::manage::{checked, read_record};
+use super::records::Layout;
 use super::store::Store;
 use super::{PublishError, read_pointer};
 use crate::manifest::ManifestReader;
@@ -36,49 +44,121 @@ pub struct GcReport {
     pub removed_versions: Vec<String>,
     pub removed_tiles: u64,
     pub removed_archives: u64,
-    /// Unreferenced objects spared because they are younger than the grace period.
+    /// Unreferenced tiles and archives spared because they are younger than the grace period (versions younger
+    /// than it are kept, and listed in `kept_versions`).
     pub spared_young: u64,
     pub dry_run: bool,
 }
 
 pub fn gc(store: &dyn Store, request: &GcRequest<'_>) -> Result<GcReport, PublishError> {
-    let set = request.set;
-    let layout = checked(set)?;
-    let (pointer, _) = read_pointer(store, &layout)?
-        .ok_or_else(|| PublishError::NothingPublished { set: set.to_owned(), store: store.location() })?;
-    let versions: BTreeSet<String> = store
-        .list(&layout.versions_prefix())?
-        .into_iter()
-        .filter_map(|l| l.key.strip_suffix("/version.json").and_then(|k| k.rsplit('/').next()).map(str::to_owned))
-        .collect();
-    let mut keep: BTreeSet<String> = versions.iter().rev().take(request.keep_last).cloned().collect();
-    keep.insert(pointer.version.clone());
-    keep.extend(request.keep_versions.iter().cloned());
+    let layout = checked(request.set)?;
+    if request.dry_run {
+        return mark_and_sweep(store, &layout, request, None);
+    }
+    let mut lease = HeldLease::acquire(store, &layout, request.set)?;
+    let result = mark_and_sweep(store, &layout, request, Some(&mut lease));
+    lease.release(store, request.set);
+    result
+}
 
-    // Mark. Any kept version that cannot be read stops gc before anything is deleted.
-    let mut tiles: HashSet<String> = HashSet::new();
-    let mut archives: HashSet<String> = HashSet::new();
-    for version in &keep {
-        let record = read_record(store, &layout, set, version)?;
-        archives.insert(layout.archive(&record.archive_sha256));
+/// What a set of kept versions needs.
+#[derive(Default)]
+struct Marked {
+    versions: BTreeSet<String>,
+    tiles: HashSet<String>,
+    archives: HashSet<String>,
+}
+
+impl Marked {
+    /// Marks a version's archive and tiles. A kept version that cannot be read stops gc before anything more
+    /// is deleted.
+    fn add(&mut self, store: &dyn Store, layout: &Layout, set: &str, version: &str) -> Result<(), PublishError> {
+        if !self.versions.insert(version.to_owned()) {
+            return Ok(());
+        }
+        let record = read_record(store, layout, set, version)?;
+        self.archives.insert(layout.archive(&record.archive_sha256));
         let key = layout.manifest(version);
         let (bytes, _) = store.get(&key)?.ok_or_else(|| PublishError::MissingObject { key: key.clone() })?;
         let mut reader = ManifestReader::new(key, Cursor::new(bytes))?;
         while let Some(entry) = reader.next_entry()? {
-            tiles.insert(layout.tile(&entry.hash_hex()));
+            self.tiles.insert(layout.tile(&entry.hash_hex()));
         }
+        Ok(())
     }
 
-    // Sweep.
+    /// Reads the pointer again and marks the live version if it is new (a rollback or promote since).
+    fn add_live(&mut self, store: &dyn Store, layout: &Layout, set: &str) -> Result<(), PublishError> {
+        match read_pointer(store, layout)? {
+            Some((pointer, _)) => self.add(store, layout, set, &pointer.version),
+            None => Err(PublishError::NothingPublished { set: set.to_owned(), store: store.location() }),
+        }
+    }
+}
+
+/// Keys per delete step: the lease is renewed and the pointer read again between steps.
+const DELETE_STEP: usize = 10_000;
+
+fn mark_and_sweep(
+    store: &dyn Store,
+    layout: &Layout,
+    request: &GcRequest<'_>,
+    mut lease: Option<&mut HeldLease>,
+) -> Result<GcReport, PublishError> {
+    let set = request.set;
+    // Every version, with the age of its record.
+    let versions: Vec<(String, Duration)> = store
+        .list(&layout.versions_prefix())?
+        .into_iter()
+        .filter_map(|l| {
+            let version = l.key.strip_suffix("/version.json")?.rsplit('/').next()?.to_owned();
+            Some((version, l.age))
+        })
+        .collect();
+    let mut marked = Marked::default();
+    marked.add_live(store, layout, set)?;
+    let newest = versions.iter().rev().take(request.keep_last).map(|(v, _)| v);
+    let young = versions.iter().filter(|(_, age)| *age < request.grace).map(|(v, _)| v);
+    for version in newest.chain(young).chain(request.keep_versions.iter()) {
+        marked.add(store, layout, set, version)?;
+    }
+
     let mut report = GcReport { set: set.to_owned(), dry_run: request.dry_run, ..GcReport::default() };
-    let base = layout.pointer().trim_end_matches("current.json").to_owned();
-    for (prefix, marked, counter) in [
-        (layout.tiles_prefix(), &tiles, &mut report.removed_tiles),
-        (format!("{base}archives/"), &archives, &mut report.removed_archives),
-    ] {
+    let mut delete = |keys: &[String], marked: &mut Marked| -> Result<(), PublishError> {
+        for step in keys.chunks(DELETE_STEP) {
+            let Some(lease) = lease.as_deref_mut() else { return Ok(()) };
+            lease.renew(store, set)?;
+            marked.add_live(store, layout, set)?;
+            let kept_version_files: Vec<String> = marked.versions.iter().map(|v| layout.version_prefix(v)).collect();
+            let step: Vec<String> = step
+                .iter()
+                .filter(|k| {
+                    !marked.tiles.contains(*k)
+                        && !marked.archives.contains(*k)
+                        && !kept_version_files.iter().any(|prefix| k.starts_with(prefix))
+                })
+                .cloned()
+                .collect();
+            store.delete_many(&step)?;
+        }
+        Ok(())
+    };
+
+    // Versions first (manifest, then record: a version without its record is invisible to `versions` and
+    // `rollback`), then the tiles and archives only they needed.
+    let (mut manifests, mut records) = (Vec::new(), Vec::new());
+    for (version, _) in versions.iter().filter(|(v, _)| !marked.versions.contains(v)) {
+        manifests.push(layout.manifest(version));
+        records.push(layout.version_record(version));
+        report.removed_versions.push(version.clone());
+    }
+    delete(&manifests, &mut marked)?;
+    delete(&records, &mut marked)?;
+
+    for (prefix, is_tiles) in [(layout.tiles_prefix(), true), (layout.archives_prefix(), false)] {
         let mut doomed = Vec::new();
         for object in store.list(&prefix)? {
-            if marked.contains(&object.key) {
+            if marked.tiles.contains(&object.key) || marked.archives.contains(&object.key) {
                 continue;
             }
             if object.age < request.grace {
@@ -87,31 +167,14 @@ pub fn gc(store: &dyn Store, request: &GcRequest<'_>) -> Result<GcReport, Publis
             }
             doomed.push(object.key);
         }
-        *counter += doomed.len() as u64;
-        if !request.dry_run {
-            store.delete_many(&doomed)?;
+        if is_tiles {
+            report.removed_tiles = doomed.len() as u64;
+        } else {
+            report.removed_archives = doomed.len() as u64;
         }
+        delete(&doomed, &mut marked)?;
     }
-    let (mut manifests, mut records) = (Vec::new(), Vec::new());
-    for version in versions.iter().filter(|v| !keep.contains(*v)) {
-        let files = [layout.version_record(version), layout.manifest(version)];
-        let young =
-            store.list(&format!("{}versions/{version}/", base))?.iter().any(|object| object.age < request.grace);
-        if young {
-            report.spared_young += 1;
-            continue;
-        }
-        let [record, manifest] = files;
-        records.push(record);
-        manifests.push(manifest);
-        report.removed_versions.push(version.clone());
-    }
-    if !request.dry_run {
-        // Manifests first: a version without its record is invisible to `versions` and `rollback`.
-        store.delete_many(&manifests)?;
-        store.delete_many(&records)?;
-    }
-    report.kept_versions = keep.into_iter().collect();
+    report.kept_versions = marked.versions.into_iter().collect();
     Ok(report)
 }
 

@@ -8,6 +8,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 use tracing::info;
 
+use super::lease::LeaseWatch;
 use super::records::{Layout, Pointer, VersionRecord, utc_now};
 use super::store::{HashingWriter, Store};
 use super::{PublishError, check_set_name, read_pointer, swap_pointer};
@@ -53,22 +54,34 @@ pub struct RollbackReport {
     pub bytes: u64,
 }
 
-/// Makes an earlier version live (default: the live version's previous one), after checking that its record
-/// and manifest are in the store.
+/// Makes an earlier version live (default: the live version's previous one), after checking that its
+/// objects are in the store: its record, manifest and archive. That is enough for its tiles too, and keeps
+/// rollback O(1): publish writes a version's tiles before its manifest, and gc removes a version's manifest
+/// before any tile only it needed (and holds the lease while it does, which rollback waits for).
 pub fn rollback(store: &dyn Store, set: &str, target: Option<&str>) -> Result<RollbackReport, PublishError> {
     let layout = checked(set)?;
+    let mut watch = LeaseWatch::start(store, &layout)?;
     let (live, etag) = read_pointer(store, &layout)?
         .ok_or_else(|| PublishError::NothingPublished { set: set.to_owned(), store: store.location() })?;
     let target = match target {
         Some(t) => t.to_owned(),
         None => live.previous.clone().ok_or_else(|| PublishError::NoPrevious { set: set.to_owned() })?,
     };
-    let record = read_record(store, &layout, set, &target)?;
+    let check = || -> Result<VersionRecord, PublishError> {
+        let record = read_record(store, &layout, set, &target)?;
+        for key in [layout.manifest(&target), layout.archive(&record.archive_sha256)] {
+            if store.head(&key)?.is_none() {
+                return Err(PublishError::MissingObject { key });
+            }
+        }
+        Ok(record)
+    };
+    let mut record = check()?;
+    watch.settle(store, &layout, set, &mut || {
+        record = check()?;
+        Ok(())
+    })?;
     let manifest_sha256 = record.manifest_sha256.clone();
-    let manifest_key = layout.manifest(&target);
-    if store.head(&manifest_key)?.is_none() {
-        return Err(PublishError::MissingObject { key: manifest_key });
-    }
     let pointer = Pointer {
         version: target.clone(),
         manifest_sha256,

@@ -8,6 +8,7 @@
 
 mod file;
 mod gc;
+mod lease;
 mod manage;
 mod promote;
 mod records;
@@ -61,6 +62,10 @@ pub enum PublishError {
         "{set}: refusing to publish: it removes {removed_tiles} of {old_tiles} live tiles ({removed_bytes} of {old_bytes} bytes), over the {limit_percent}% limit; pass --allow-shrink if that is intended"
     )]
     Shrink { set: String, removed_tiles: u64, old_tiles: u64, removed_bytes: u64, old_bytes: u64, limit_percent: f64 },
+    #[error("{set}: a gc is running on this set ({holder}); run gc again when it is done")]
+    GcRunning { set: String, holder: String },
+    #[error("{set}: gc lost its lease (it stalled past the lease time and another gc took over); it stopped deleting")]
+    GcLeaseLost { set: String },
     #[error("{path}: the MBTiles lacks {missing} tiles of its manifest (were they built together?)")]
     MbtilesMismatch { path: PathBuf, missing: usize },
     #[error("{path}: SQLite: {source}")]

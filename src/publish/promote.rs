@@ -12,10 +12,11 @@ use rayon::prelude::*;
 use serde::Serialize;
 use tracing::info;
 
+use super::lease::LeaseWatch;
 use super::manage::{checked, read_record, verify, version_or_live};
 use super::records::{DiffSummary, Pointer, utc_now};
 use super::store::{Condition, HashingWriter, IMMUTABLE, PutOptions, Store, StoreError};
-use super::upload::{check_shrink, tile_put_options};
+use super::upload::{check_shrink, put_tile, tile_put_options};
 use super::{PublishError, read_pointer, swap_pointer};
 use crate::manifest::{self, Change, ManifestReader};
 
@@ -138,7 +139,9 @@ pub fn promote(
         return Ok(report);
     }
 
-    // 1. Tiles the target lacks, each checked against its name on the way.
+    // 1. Tiles the target lacks, each checked against its name on the way; 2. the archive, the manifest and
+    // the version record, byte for byte (create-only). Run again (counting no skips) if a gc ran on the target
+    // meanwhile, since it may have removed an old tile found and skipped here (see `lease.rs`).
     let copied = AtomicU64::new(0);
     let copied_bytes = AtomicU64::new(0);
     let skipped = AtomicU64::new(0);
@@ -148,29 +151,6 @@ pub fn promote(
         .num_threads(COPY_THREADS)
         .build()
         .map_err(|e| StoreError::Io { location: target.location(), source: std::io::Error::other(e) })?;
-    pool.install(|| {
-        hashes.par_iter().try_for_each(|sha| {
-            let key = layout.tile(&hex::encode(sha));
-            if target.head(&key)?.is_some() {
-                skipped.fetch_add(1, Ordering::Relaxed);
-                return Ok(());
-            }
-            let (data, _) = source.get(&key)?.ok_or_else(|| PublishError::MissingObject { key: key.clone() })?;
-            if manifest::sha256(&data) != *sha {
-                return Err(PublishError::DamagedObject { key: format!("{}/{key}", source.location()) });
-            }
-            let mut options = tile_options.clone();
-            if data.starts_with(&[0x1f, 0x8b]) {
-                options.content_encoding = Some("gzip");
-            }
-            target.put(&key, &data, &options)?;
-            copied.fetch_add(1, Ordering::Relaxed);
-            copied_bytes.fetch_add(data.len() as u64, Ordering::Relaxed);
-            Ok(())
-        })
-    })?;
-
-    // 2. The archive, the manifest and the version record, byte for byte (create-only).
     let immutable = |content_type| PutOptions {
         content_type,
         content_encoding: None,
@@ -178,45 +158,64 @@ pub fn promote(
         condition: Condition::IfAbsent,
     };
     let archive_key = layout.archive(&record.archive_sha256);
-    if target.head(&archive_key)?.is_some() {
-        skipped.fetch_add(1, Ordering::Relaxed);
-    } else {
-        // Streamed through a file (an archive may be larger than memory), hashed on the way; a large one goes up
-        // as a multipart upload.
-        let temp = TempFile(std::env::temp_dir().join(format!("tilepress-promote-{}.mbtiles", std::process::id())));
-        let local = |source| StoreError::Io { location: temp.path().display().to_string(), source };
-        let file = std::fs::File::create(temp.path()).map_err(local)?;
-        let mut hashing = HashingWriter::new(std::io::BufWriter::new(file));
-        if !source.read_into(&archive_key, &mut hashing)? {
-            return Err(PublishError::MissingObject { key: archive_key });
-        }
-        let (sha, size, mut writer) = hashing.finish();
-        std::io::Write::flush(&mut writer).map_err(local)?;
-        drop(writer);
-        if hex::encode(sha) != record.archive_sha256 {
-            return Err(PublishError::DamagedObject { key: format!("{}/{archive_key}", source.location()) });
-        }
-        target.put_file(&archive_key, temp.path(), &immutable("application/vnd.sqlite3"))?;
-        copied.fetch_add(1, Ordering::Relaxed);
-        copied_bytes.fetch_add(size, Ordering::Relaxed);
-    }
     let record_key = layout.version_record(&version);
     let (record_bytes, _) =
         source.get(&record_key)?.ok_or_else(|| PublishError::MissingObject { key: record_key.clone() })?;
-    for (key, data, content_type) in
-        [(&manifest_key, &manifest_bytes, "application/zstd"), (&record_key, &record_bytes, "application/json")]
-    {
-        if target.head(key)?.is_some() {
-            skipped.fetch_add(1, Ordering::Relaxed);
-            continue;
+    let copy_missing = |count_skips: bool| -> Result<(), PublishError> {
+        let skip = || {
+            if count_skips {
+                skipped.fetch_add(1, Ordering::Relaxed);
+            }
+        };
+        pool.install(|| {
+            hashes.par_iter().try_for_each(|sha| {
+                let key = layout.tile(&hex::encode(sha));
+                if target.head(&key)?.is_some() {
+                    skip();
+                    return Ok(());
+                }
+                let (data, _) = source.get(&key)?.ok_or_else(|| PublishError::MissingObject { key: key.clone() })?;
+                if manifest::sha256(&data) != *sha {
+                    return Err(PublishError::DamagedObject { key: format!("{}/{key}", source.location()) });
+                }
+                put_tile(target, &key, &data, &tile_options)?;
+                copied.fetch_add(1, Ordering::Relaxed);
+                copied_bytes.fetch_add(data.len() as u64, Ordering::Relaxed);
+                Ok(())
+            })
+        })?;
+        if target.head(&archive_key)?.is_some() {
+            skip();
+        } else {
+            let size = copy_archive(
+                source,
+                target,
+                &archive_key,
+                &record.archive_sha256,
+                &immutable("application/vnd.sqlite3"),
+            )?;
+            copied.fetch_add(1, Ordering::Relaxed);
+            copied_bytes.fetch_add(size, Ordering::Relaxed);
         }
-        match target.put(key, data, &immutable(content_type)) {
-            Ok(_) | Err(StoreError::PreconditionFailed { .. }) => {}
-            Err(e) => return Err(e.into()),
+        for (key, data, content_type) in
+            [(&manifest_key, &manifest_bytes, "application/zstd"), (&record_key, &record_bytes, "application/json")]
+        {
+            if target.head(key)?.is_some() {
+                skip();
+                continue;
+            }
+            match target.put(key, data, &immutable(content_type)) {
+                Ok(_) | Err(StoreError::PreconditionFailed { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+            copied.fetch_add(1, Ordering::Relaxed);
+            copied_bytes.fetch_add(data.len() as u64, Ordering::Relaxed);
         }
-        copied.fetch_add(1, Ordering::Relaxed);
-        copied_bytes.fetch_add(data.len() as u64, Ordering::Relaxed);
-    }
+        Ok(())
+    };
+    let mut watch = LeaseWatch::start(target, &layout)?;
+    copy_missing(true)?;
+    watch.settle(target, &layout, set, &mut || copy_missing(false))?;
 
     // 3. What was checked is what goes live: the whole version, read back from the target.
     let check = verify(target, set, Some(&version))?;
@@ -245,6 +244,32 @@ pub fn promote(
     report.seconds = started.elapsed().as_secs_f64();
     info!(set, version = %version, from = %report.from, to = %report.to, copied = report.objects_copied, "promoted");
     Ok(report)
+}
+
+/// Copies an archive from `source` to `target`, streamed through a temporary file (an archive may be larger
+/// than memory) and hashed on the way; a large one goes up as a multipart upload. Returns its size.
+fn copy_archive(
+    source: &dyn Store,
+    target: &dyn Store,
+    key: &str,
+    sha256_hex: &str,
+    options: &PutOptions,
+) -> Result<u64, PublishError> {
+    let temp = TempFile(std::env::temp_dir().join(format!("tilepress-promote-{}.mbtiles", std::process::id())));
+    let local = |source| StoreError::Io { location: temp.path().display().to_string(), source };
+    let file = std::fs::File::create(temp.path()).map_err(local)?;
+    let mut hashing = HashingWriter::new(std::io::BufWriter::new(file));
+    if !source.read_into(key, &mut hashing)? {
+        return Err(PublishError::MissingObject { key: key.to_owned() });
+    }
+    let (sha, size, mut writer) = hashing.finish();
+    std::io::Write::flush(&mut writer).map_err(local)?;
+    drop(writer);
+    if hex::encode(sha) != sha256_hex {
+        return Err(PublishError::DamagedObject { key: format!("{}/{key}", source.location()) });
+    }
+    target.put_file(key, temp.path(), options)?;
+    Ok(size)
 }
 
 /// A temporary file, removed when dropped.

@@ -79,8 +79,20 @@ impl Layout {
     pub fn version_record(&self, version: &str) -> String {
         format!("{}versions/{version}/version.json", self.base)
     }
+    /// The folder of one version's manifest and record.
+    pub fn version_prefix(&self, version: &str) -> String {
+        format!("{}versions/{version}/", self.base)
+    }
+    /// The folder of every archive of the set.
+    pub fn archives_prefix(&self) -> String {
+        format!("{}archives/", self.base)
+    }
     pub fn versions_prefix(&self) -> String {
         format!("{}versions/", self.base)
+    }
+    /// The gc lease (see `lease.rs`).
+    pub fn gc_lease(&self) -> String {
+        format!("{}gc.lock", self.base)
     }
     pub fn history(&self, generation: u64) -> String {
         format!("{}history/{generation:020}.json", self.base)

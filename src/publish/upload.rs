@@ -11,6 +11,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 use tracing::info;
 
+use super::lease::LeaseWatch;
 use super::records::{DiffSummary, Layout, Pointer, VersionRecord, utc_now, version_id};
 use super::store::{Condition, IMMUTABLE, PutOptions, Store, StoreError};
 use super::{PublishError, check_set_name, read_pointer, swap_pointer};
@@ -143,8 +144,9 @@ pub fn publish(store: &dyn Store, request: &PublishRequest<'_>) -> Result<Publis
         return Ok(report);
     }
 
-    // 1. Tiles the store lacks. Which are there already: one listing of the tiles folder (1,000 keys per
+    // 1. Tiles the store lacks (noting the gc lease first: see `lease.rs`). Which are there already: one listing of the tiles folder (1,000 keys per
     // request) when that costs fewer requests than a HEAD per needed tile — always on a first publish.
+    let mut watch = LeaseWatch::start(store, &layout)?;
     let listed: Option<HashSet<String>> = if needed.len() as u64 > old_tiles / LIST_PAGE + 1 {
         Some(store.list(&layout.tiles_prefix())?.into_iter().map(|l| l.key).collect())
     } else {
@@ -170,11 +172,7 @@ pub fn publish(store: &dyn Store, request: &PublishRequest<'_>) -> Result<Publis
                 skipped.fetch_add(1, Ordering::Relaxed);
                 return Ok(());
             }
-            let mut options = tile_options.clone();
-            if data.starts_with(&[0x1f, 0x8b]) {
-                options.content_encoding = Some("gzip");
-            }
-            store.put(&key, data, &options)?;
+            put_tile(store, &key, data, &tile_options)?;
             uploaded.fetch_add(1, Ordering::Relaxed);
             uploaded_bytes.fetch_add(data.len() as u64, Ordering::Relaxed);
             Ok::<(), StoreError>(())
@@ -231,7 +229,47 @@ pub fn publish(store: &dyn Store, request: &PublishRequest<'_>) -> Result<Publis
     })?;
     put_once(layout.version_record(&report.version), &body, "application/json")?;
 
-    // 3. The swap: the only step readers can see.
+    // 3. If a gc ran meanwhile, it may have removed an old tile this publish found and skipped: put back every
+    // tile of the version that is missing now.
+    watch.settle(store, &layout, set, &mut || {
+        let present: HashSet<String> = store.list(&layout.tiles_prefix())?.into_iter().map(|l| l.key).collect();
+        let mut missing: HashSet<[u8; 32]> = HashSet::new();
+        let mut reader = ManifestReader::new(manifest_name.clone(), Cursor::new(&manifest_bytes))?;
+        while let Some(entry) = reader.next_entry()? {
+            if !present.contains(&layout.tile(&entry.hash_hex())) {
+                missing.insert(entry.sha256);
+            }
+        }
+        let missing = tile_blobs(request.mbtiles, &mut missing)?;
+        pool.install(|| {
+            missing.par_iter().try_for_each(|(sha, data)| {
+                put_tile(store, &layout.tile(&hex::encode(sha)), data, &tile_options)?;
+                uploaded.fetch_add(1, Ordering::Relaxed);
+                uploaded_bytes.fetch_add(data.len() as u64, Ordering::Relaxed);
+                Ok::<(), StoreError>(())
+            })
+        })?;
+        if store.head(&archive_key)?.is_none() {
+            store.put_file(&archive_key, request.mbtiles, &immutable("application/vnd.sqlite3"))?;
+        }
+        for (key, data, content_type) in [
+            (layout.manifest(&report.version), &manifest_bytes, "application/zstd"),
+            (layout.version_record(&report.version), &body, "application/json"),
+        ] {
+            if store.head(&key)?.is_none() {
+                match store.put(&key, data, &immutable(content_type)) {
+                    Ok(_) | Err(StoreError::PreconditionFailed { .. }) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+        if !missing.is_empty() {
+            info!(set, tiles = missing.len(), "put back tiles a gc removed during this publish");
+        }
+        Ok(())
+    })?;
+
+    // 4. The swap: the only step readers can see.
     let pointer = Pointer {
         version: report.version.clone(),
         manifest_sha256: manifest_sha,
@@ -297,6 +335,15 @@ pub(crate) fn tile_put_options(format: &str) -> PutOptions {
         _ => "application/vnd.mapbox-vector-tile",
     };
     PutOptions { content_type, content_encoding: None, cache_control: IMMUTABLE, condition: Condition::Always }
+}
+
+/// Uploads one tile (marked gzip-encoded when it is).
+pub(crate) fn put_tile(store: &dyn Store, key: &str, data: &[u8], tile_options: &PutOptions) -> Result<(), StoreError> {
+    let mut options = tile_options.clone();
+    if data.starts_with(&[0x1f, 0x8b]) {
+        options.content_encoding = Some("gzip");
+    }
+    store.put(key, data, &options).map(drop)
 }
 
 /// The distinct tiles of an MBTiles whose SHA-256 is in `needed` (which is emptied as they are found).

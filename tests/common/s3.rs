@@ -46,22 +46,68 @@ impl Moto {
         Some(response)
     }
 
-    /// An object's headers as boto3 (installed with moto) reads them with a signed HEAD: `{content_type,
-    /// content_encoding, cache_control}` as JSON (null where absent).
-    pub fn head_object(&self, bucket: &str, key: &str) -> serde_json::Value {
-        const SCRIPT: &str = "import boto3, json, sys
-s3 = boto3.client('s3', endpoint_url=sys.argv[1], region_name='us-east-1',
-                  aws_access_key_id='test', aws_secret_access_key=sys.argv[2])
-h = s3.head_object(Bucket=sys.argv[3], Key=sys.argv[4])
-print(json.dumps({'content_type': h.get('ContentType'), 'content_encoding': h.get('ContentEncoding'),
-                  'cache_control': h.get('CacheControl')}))";
+    /// Runs a boto3 snippet (boto3 comes with moto) with `s3` a client of this server and `args` the extra
+    /// arguments (`sys.argv[1..]`); returns its stdout.
+    fn boto3(&self, snippet: &str, args: &[&str]) -> Vec<u8> {
+        let script = format!(
+            "import boto3, json, sys\ns3 = boto3.client('s3', endpoint_url={:?}, region_name='us-east-1', \
+             aws_access_key_id='test', aws_secret_access_key={SECRET:?})\n{snippet}",
+            self.endpoint
+        );
         let python = super::repo().join(".venv/bin/python");
         let out = Command::new(&python)
-            .args(["-c", SCRIPT, &self.endpoint, SECRET, bucket, key])
+            .arg("-c")
+            .arg(&script)
+            .args(args)
             .output()
             .unwrap_or_else(|e| panic!("cannot run {} (run `make test-deps`): {e}", python.display()));
-        assert!(out.status.success(), "boto3 head_object {bucket}/{key}: {}", String::from_utf8_lossy(&out.stderr));
-        serde_json::from_slice(&out.stdout).expect("JSON from the head_object script")
+        assert!(out.status.success(), "boto3 {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        out.stdout
+    }
+
+    /// An object's headers as boto3 reads them with a signed HEAD: `{content_type, content_encoding,
+    /// cache_control}` as JSON (null where absent).
+    pub fn head_object(&self, bucket: &str, key: &str) -> serde_json::Value {
+        let out = self.boto3(
+            "h = s3.head_object(Bucket=sys.argv[1], Key=sys.argv[2])
+print(json.dumps({'content_type': h.get('ContentType'), 'content_encoding': h.get('ContentEncoding'),
+                  'cache_control': h.get('CacheControl')}))",
+            &[bucket, key],
+        );
+        serde_json::from_slice(&out).expect("JSON from the head_object script")
+    }
+
+    /// Writes an object.
+    pub fn put_object(&self, bucket: &str, key: &str, body: &str) {
+        self.boto3(
+            "s3.put_object(Bucket=sys.argv[1], Key=sys.argv[2], Body=sys.argv[3].encode())",
+            &[bucket, key, body],
+        );
+    }
+
+    /// An object's body, or `None` if there is none.
+    pub fn get_object(&self, bucket: &str, key: &str) -> Option<String> {
+        let out = self.boto3(
+            "try:
+    print(json.dumps(s3.get_object(Bucket=sys.argv[1], Key=sys.argv[2])['Body'].read().decode()))
+except s3.exceptions.NoSuchKey:
+    print('null')",
+            &[bucket, key],
+        );
+        serde_json::from_slice(&out).expect("JSON from the get_object script")
+    }
+
+    /// Deletes every object under a prefix; returns how many went.
+    pub fn delete_prefix(&self, bucket: &str, prefix: &str) -> usize {
+        let out = self.boto3(
+            "keys = [o['Key'] for page in s3.get_paginator('list_objects_v2').paginate(Bucket=sys.argv[1], Prefix=sys.argv[2])
+        for o in page.get('Contents', [])]
+for k in keys:
+    s3.delete_object(Bucket=sys.argv[1], Key=k)
+print(len(keys))",
+            &[bucket, prefix],
+        );
+        String::from_utf8_lossy(&out).trim().parse().expect("a count")
     }
 
     /// Creates a bucket (moto accepts an unsigned request).

@@ -1,0 +1,193 @@
+//! The gc lease, `SET/gc.lock`: gc holds it while it marks and sweeps, and a publish, promote or rollback
+//! waits for it before the pointer swap, so that no version goes live missing an object gc removed.
+//!
+//! The race it closes: a publish finds an old, unreferenced tile already in the store and skips it; a gc that
+//! marked before the publish wrote its version record then deletes that tile; the publish swaps and the live
+//! version lacks a tile. The grace period does not help, because the tile itself is old.
+//!
+//! The protocol. gc takes the lease (a create-only put, or a compare-and-swap over a finished or expired
+//! one), marks, sweeps while renewing it, and ends by writing it back as `done` — so the lease object's ETag
+//! changes with every gc that starts or ends. A publisher notes that ETag before it looks at what the store
+//! has ([`LeaseWatch::start`]); after its version record is written and before the swap
+//! ([`LeaseWatch::settle`]) it waits while a gc runs, and if the ETag moved (a gc ran meanwhile) it checks
+//! again that every object it needs is there, re-uploading what is not. A gc that starts after that reads the
+//! publisher's version record, which is younger than the grace period, and keeps its objects.
+
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use tracing::{info, warn};
+
+use super::PublishError;
+use super::records::{Layout, utc_stamps};
+use super::store::{Condition, PutOptions, Store, StoreError};
+
+/// How long a lease lasts unless renewed; gc renews it when half is left.
+pub const LEASE_TTL: Duration = Duration::from_secs(600);
+/// How often a waiting publisher looks at the lease again.
+const POLL: Duration = Duration::from_millis(500);
+
+/// The content of `SET/gc.lock`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lease {
+    /// `running` while a gc holds it, `done` after.
+    pub state: String,
+    /// Who: `host:pid`.
+    pub holder: String,
+    /// When the holder took it (UTC).
+    pub started_at: String,
+    /// Unix time after which a `running` lease is abandoned (its gc died) and may be taken over.
+    pub expires_unix: u64,
+}
+
+impl Lease {
+    fn running(&self, now: u64) -> bool {
+        self.state == "running" && now < self.expires_unix
+    }
+}
+
+fn now_unix() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+fn holder() -> String {
+    let host = std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty()).unwrap_or_else(|| "localhost".to_owned());
+    format!("{host}:{}", std::process::id())
+}
+
+fn options(condition: Condition) -> PutOptions {
+    PutOptions { content_type: "application/json", content_encoding: None, cache_control: "no-store", condition }
+}
+
+/// The lease and its ETag, or `None` if no gc ever ran on the set.
+fn read(store: &dyn Store, layout: &Layout) -> Result<Option<(Lease, String)>, PublishError> {
+    let key = layout.gc_lease();
+    let Some((bytes, etag)) = store.get(&key)? else { return Ok(None) };
+    let lease = serde_json::from_slice(&bytes)
+        .map_err(|e| PublishError::BrokenPointer { key: key.clone(), detail: e.to_string() })?;
+    Ok(Some((lease, etag)))
+}
+
+/// A lease held by this gc.
+pub struct HeldLease {
+    key: String,
+    lease: Lease,
+    etag: String,
+}
+
+impl HeldLease {
+    /// Takes the set's lease, or refuses if another gc holds it.
+    pub fn acquire(store: &dyn Store, layout: &Layout, set: &str) -> Result<HeldLease, PublishError> {
+        let key = layout.gc_lease();
+        let now = now_unix();
+        let condition = match read(store, layout)? {
+            None => Condition::IfAbsent,
+            Some((other, _)) if other.running(now) => {
+                return Err(PublishError::GcRunning { set: set.to_owned(), holder: other.holder });
+            }
+            Some((other, etag)) => {
+                if other.state == "running" {
+                    warn!(set, holder = %other.holder, "taking over an expired gc lease (its gc stopped without releasing it)");
+                }
+                Condition::IfMatch(etag)
+            }
+        };
+        let lease = Lease {
+            state: "running".to_owned(),
+            holder: holder(),
+            started_at: utc_stamps(now).1,
+            expires_unix: now + LEASE_TTL.as_secs(),
+        };
+        let etag = put(store, &key, &lease, condition).map_err(|e| match e {
+            StoreError::PreconditionFailed { .. } => {
+                PublishError::GcRunning { set: set.to_owned(), holder: "another gc (it started just now)".to_owned() }
+            }
+            e => e.into(),
+        })?;
+        info!(set, holder = %lease.holder, "gc lease taken");
+        Ok(HeldLease { key, lease, etag })
+    }
+
+    /// Before each delete: renews the lease when half of it is gone; fails if it was lost (expired and taken
+    /// over), so that a gc that stalled deletes nothing more.
+    pub fn renew(&mut self, store: &dyn Store, set: &str) -> Result<(), PublishError> {
+        let now = now_unix();
+        if now + LEASE_TTL.as_secs() / 2 < self.lease.expires_unix {
+            return Ok(());
+        }
+        let lost = || PublishError::GcLeaseLost { set: set.to_owned() };
+        if now >= self.lease.expires_unix {
+            return Err(lost());
+        }
+        let mut renewed = self.lease.clone();
+        renewed.expires_unix = now + LEASE_TTL.as_secs();
+        self.etag = put(store, &self.key, &renewed, Condition::IfMatch(self.etag.clone())).map_err(|e| match e {
+            StoreError::PreconditionFailed { .. } => lost(),
+            e => e.into(),
+        })?;
+        self.lease = renewed;
+        Ok(())
+    }
+
+    /// Marks the lease `done` (it stays, so that its ETag tells publishers a gc ran).
+    pub fn release(self, store: &dyn Store, set: &str) {
+        let done = Lease { state: "done".to_owned(), ..self.lease };
+        if let Err(err) = put(store, &self.key, &done, Condition::IfMatch(self.etag)) {
+            warn!(set, error = %err, "could not release the gc lease; it expires by itself");
+        }
+    }
+}
+
+fn put(store: &dyn Store, key: &str, lease: &Lease, condition: Condition) -> Result<String, StoreError> {
+    let body = serde_json::to_vec_pretty(lease)
+        .map_err(|e| StoreError::Io { location: key.to_owned(), source: std::io::Error::other(e) })?;
+    store.put(key, &body, &options(condition))
+}
+
+/// A publisher's view of the lease: its ETag when the publisher started looking at the store.
+pub struct LeaseWatch {
+    etag: Option<String>,
+}
+
+impl LeaseWatch {
+    /// Notes the lease's ETag; call it before finding out which objects the store has.
+    pub fn start(store: &dyn Store, layout: &Layout) -> Result<LeaseWatch, PublishError> {
+        Ok(LeaseWatch { etag: read(store, layout)?.map(|(_, etag)| etag) })
+    }
+
+    /// Call after the version record is written, just before the swap. Waits while a gc runs; then, if a gc
+    /// ran since [`LeaseWatch::start`], calls `recheck` (which must make every object the version needs
+    /// present again) and looks once more, until the lease stands still.
+    pub fn settle(
+        &mut self,
+        store: &dyn Store,
+        layout: &Layout,
+        set: &str,
+        recheck: &mut dyn FnMut() -> Result<(), PublishError>,
+    ) -> Result<(), PublishError> {
+        let mut waiting_since: Option<Instant> = None;
+        loop {
+            let current = read(store, layout)?;
+            if let Some((lease, _)) = &current
+                && lease.running(now_unix())
+            {
+                if waiting_since.is_none() {
+                    info!(set, holder = %lease.holder, "waiting for a running gc to finish before the swap");
+                    waiting_since = Some(Instant::now());
+                }
+                std::thread::sleep(POLL);
+                continue;
+            }
+            if let Some(since) = waiting_since.take() {
+                info!(set, waited_seconds = since.elapsed().as_secs_f64(), "gc finished");
+            }
+            let etag = current.map(|(_, etag)| etag);
+            if etag == self.etag {
+                return Ok(());
+            }
+            info!(set, "a gc ran during this run: checking again that every object is in the store");
+            self.etag = etag;
+            recheck()?;
+        }
+    }
+}

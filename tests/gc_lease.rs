@@ -1,0 +1,238 @@
+//! The gc lease (`SET/gc.lock`), on the `file://` store and through S3 (moto): a publish that reuses old tiles
+//! waits for a running gc before its swap and puts back what that gc removed; a second gc is refused while one
+//! runs; an abandoned lease is taken over; rollback refuses a version whose archive is gone.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use common::s3::Moto;
+use common::*;
+use serde_json::{Value, json};
+
+/// A store the test can also reach behind tilepress's back, as a gc (or an operator) would.
+enum Backend {
+    File(PathBuf),
+    S3(Moto),
+}
+
+impl Backend {
+    fn file(dir: &Path) -> Backend {
+        Backend::File(dir.join("store"))
+    }
+
+    fn s3() -> Backend {
+        let moto = Moto::start();
+        moto.create_bucket("tiles");
+        Backend::S3(moto)
+    }
+
+    fn url(&self) -> String {
+        match self {
+            Backend::File(dir) => format!("file://{}", dir.display()),
+            Backend::S3(_) => "s3://tiles/p".to_owned(),
+        }
+    }
+
+    fn env(&self) -> Vec<(&'static str, String)> {
+        match self {
+            Backend::File(_) => Vec::new(),
+            Backend::S3(moto) => moto.env(),
+        }
+    }
+
+    fn put(&self, key: &str, body: &str) {
+        match self {
+            Backend::File(dir) => {
+                let path = dir.join(key);
+                std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+                std::fs::write(path, body).expect("write");
+            }
+            Backend::S3(moto) => moto.put_object("tiles", &format!("p/{key}"), body),
+        }
+    }
+
+    fn get(&self, key: &str) -> Option<String> {
+        match self {
+            Backend::File(dir) => std::fs::read_to_string(dir.join(key)).ok(),
+            Backend::S3(moto) => moto.get_object("tiles", &format!("p/{key}")),
+        }
+    }
+
+    /// Deletes every object under `prefix`; returns how many went.
+    fn delete_prefix(&self, prefix: &str) -> usize {
+        match self {
+            Backend::File(dir) => {
+                let mut n = 0;
+                let mut stack = vec![dir.join(prefix)];
+                while let Some(d) = stack.pop() {
+                    for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                        if entry.path().is_dir() {
+                            stack.push(entry.path());
+                        } else {
+                            std::fs::remove_file(entry.path()).expect("remove");
+                            n += 1;
+                        }
+                    }
+                }
+                n
+            }
+            Backend::S3(moto) => moto.delete_prefix("tiles", &format!("p/{prefix}")),
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> Value {
+        let out = tilepress_env(args, &self.env());
+        assert!(out.status.success(), "tilepress {args:?}:\n{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).expect("--json output")
+    }
+}
+
+/// A Valletta tileset in its own folder under `dir`, with one POI moved to `lon`.
+fn valletta(dir: &Path, lon: f64) -> PathBuf {
+    let dir = dir.join(format!("valletta-{lon}"));
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let text = std::fs::read_to_string(repo().join("fixtures/valletta.geojson")).expect("fixture");
+    let mut doc: Value = serde_json::from_str(&text).expect("json");
+    let features = doc["features"].as_array_mut().expect("features");
+    let poi = features.iter_mut().find(|f| f["properties"]["name"] == "Il-Furjana").expect("poi");
+    poi["geometry"]["coordinates"][0] = json!(lon);
+    std::fs::write(dir.join("valletta.geojson"), serde_json::to_vec(&doc).expect("json")).expect("write");
+    tileset_in(
+        &dir,
+        "name = \"valletta\"\nminzoom = 10\nmaxzoom = 14\n[[layers]]\nid = \"v\"\nsource = \"valletta.geojson\"\n",
+    )
+}
+
+fn now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).expect("clock").as_secs()
+}
+
+/// A lease as gc writes it.
+fn lease(state: &str, expires_unix: u64) -> String {
+    json!({"state": state, "holder": "test-gc:1", "started_at": "2026-11-25T00:00:00Z", "expires_unix": expires_unix})
+        .to_string()
+}
+
+/// A publish that found v1's tiles in the store and skipped them must not go live after a gc removed them.
+fn publish_waits_for_a_running_gc_and_puts_back_what_it_removed(store: Backend) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let to = store.url();
+    let (t1, t2) = (valletta(dir.path(), 14.505_271_6), valletta(dir.path(), 14.506_271_6));
+    let (t1, t2) = (t1.to_str().expect("path"), t2.to_str().expect("path"));
+    let v1 = store.run(&["publish", t1, "--to", &to, "--json"])["version"].as_str().expect("v1").to_owned();
+    let v2 = store.run(&["publish", t2, "--to", &to, "--json"])["version"].as_str().expect("v2").to_owned();
+    assert_ne!(v1, v2);
+
+    // A gc holds the lease (it marked from v2 only), while v1's content is published again: its tiles are all
+    // in the store, so the publish uploads none of them.
+    store.put("valletta/gc.lock", &lease("running", now() + 600));
+    // (A version id names the second: this one must not be v1's.)
+    std::thread::sleep(Duration::from_millis(1100));
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tilepress"));
+    command
+        .args(["publish", t1, "--to", &to, "--json", "--no-progress"])
+        .current_dir(repo())
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in store.env() {
+        command.env(k, v);
+    }
+    let publisher = command.spawn().expect("spawn publish");
+
+    // Once its version record is written the publisher waits for the lease; it must not have swapped.
+    let started = Instant::now();
+    loop {
+        let versions = store.run(&["versions", "valletta", "--to", &to, "--json"]);
+        let versions = versions.as_array().expect("array");
+        if versions.len() == 3 {
+            let live: Vec<&Value> = versions.iter().filter(|v| v["live"] == true).collect();
+            assert_eq!(live[0]["record"]["version"].as_str(), Some(v2.as_str()), "no swap while gc runs");
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "the publish never wrote its version record");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    // The gc sweeps (here: every tile) and finishes.
+    let removed = store.delete_prefix("valletta/tiles/");
+    assert!(removed > 10, "{removed}");
+    store.put("valletta/gc.lock", &lease("done", now() + 600));
+
+    let out = publisher.wait_with_output().expect("publish");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "publish: {stderr}");
+    assert!(stderr.contains("waiting for a running gc"), "{stderr}");
+    assert!(stderr.contains("put back tiles a gc removed"), "{stderr}");
+    let report: Value = serde_json::from_slice(&out.stdout).expect("--json");
+    assert_eq!(report["outcome"], "published");
+    assert_eq!(report["previous"].as_str(), Some(v2.as_str()));
+    let verified = store.run(&["verify", "valletta", "--to", &to, "--json"]);
+    assert_eq!(verified["version"], report["version"]);
+    assert_eq!(verified["problem_count"], 0, "{verified}");
+}
+
+#[test]
+fn file_store_publish_waits_for_a_running_gc_and_puts_back_what_it_removed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    publish_waits_for_a_running_gc_and_puts_back_what_it_removed(Backend::file(dir.path()));
+}
+
+#[test]
+fn s3_publish_waits_for_a_running_gc_and_puts_back_what_it_removed() {
+    publish_waits_for_a_running_gc_and_puts_back_what_it_removed(Backend::s3());
+}
+
+#[test]
+fn a_second_gc_is_refused_and_an_abandoned_lease_is_taken_over() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Backend::file(dir.path());
+    let to = store.url();
+    let t1 = valletta(dir.path(), 14.505_271_6);
+    store.run(&["publish", t1.to_str().expect("path"), "--to", &to, "--json"]);
+
+    store.put("valletta/gc.lock", &lease("running", now() + 600));
+    let out = tilepress(&["gc", "valletta", "--to", &to, "--grace", "0"]);
+    assert_eq!(out.status.code(), Some(7));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("a gc is running on this set (test-gc:1)"), "{stderr}");
+    // A dry run deletes nothing, so it needs no lease.
+    store.run(&["gc", "valletta", "--to", &to, "--grace", "0", "--dry-run", "--json"]);
+
+    // The holder died an hour ago: its lease expired, the next gc takes it over and releases it when done.
+    store.put("valletta/gc.lock", &lease("running", now() - 3600));
+    let report = store.run(&["gc", "valletta", "--to", &to, "--grace", "0", "--json"]);
+    assert_eq!(report["removed_tiles"], 0);
+    let after: Value = serde_json::from_str(&store.get("valletta/gc.lock").expect("lease")).expect("json");
+    assert_eq!(after["state"], "done");
+    assert_ne!(after["holder"], "test-gc:1");
+    assert_eq!(store.run(&["verify", "valletta", "--to", &to, "--json"])["problem_count"], 0);
+}
+
+#[test]
+fn rollback_refuses_a_version_whose_archive_is_gone() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Backend::file(dir.path());
+    let to = store.url();
+    let (t1, t2) = (valletta(dir.path(), 14.505_271_6), valletta(dir.path(), 14.506_271_6));
+    let v1 = store.run(&["publish", t1.to_str().expect("path"), "--to", &to, "--json"])["version"].clone();
+    let v2 = store.run(&["publish", t2.to_str().expect("path"), "--to", &to, "--json"])["version"].clone();
+    let v1 = v1.as_str().expect("v1");
+    let record: Value =
+        serde_json::from_str(&store.get(&format!("valletta/versions/{v1}/version.json")).expect("record of v1"))
+            .expect("json");
+    let archive = format!("valletta/archives/{}.mbtiles", record["archive_sha256"].as_str().expect("sha"));
+    let Backend::File(root) = &store else { unreachable!() };
+    std::fs::remove_file(root.join(&archive)).expect("remove the archive");
+
+    let out = tilepress(&["rollback", "valletta", "--to", &to]);
+    assert_eq!(out.status.code(), Some(7));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&format!("{archive}: missing from the store")), "{stderr}");
+    let live = store.run(&["versions", "valletta", "--to", &to, "--json"]);
+    let live: Vec<&Value> = live.as_array().expect("array").iter().filter(|v| v["live"] == true).collect();
+    assert_eq!(live[0]["record"]["version"], v2, "nothing swapped");
+}
