@@ -14,6 +14,7 @@ use std::io::Cursor;
 use std::time::Duration;
 
 use serde::Serialize;
+use tracing::warn;
 
 use super::lease::HeldLease;
 use super::manage::{checked, read_record};
@@ -99,11 +100,56 @@ impl Marked {
 /// Keys per delete step: the lease is renewed and the pointer read again between steps.
 const DELETE_STEP: usize = 10_000;
 
+/// The marks, and the lease that lets gc act on them (none for a dry run, which deletes nothing).
+struct Sweep<'a> {
+    store: &'a dyn Store,
+    layout: &'a Layout,
+    set: &'a str,
+    lease: Option<&'a mut HeldLease>,
+    marked: Marked,
+}
+
+impl Sweep<'_> {
+    /// Keeps the lease alive between long steps (a stalled gc whose lease ran out stops here).
+    fn renew(&mut self) -> Result<(), PublishError> {
+        match self.lease.as_deref_mut() {
+            Some(lease) => lease.renew(self.store, self.set),
+            None => Ok(()),
+        }
+    }
+
+    /// Deletes `keys` in steps; before each, renews the lease, reads the pointer again (a version made live
+    /// since is kept) and drops whatever is now marked.
+    fn delete(&mut self, keys: &[String]) -> Result<(), PublishError> {
+        if self.lease.is_none() {
+            return Ok(());
+        }
+        for step in keys.chunks(DELETE_STEP) {
+            self.renew()?;
+            self.marked.add_live(self.store, self.layout, self.set)?;
+            let marked = &self.marked;
+            let kept_version_files: Vec<String> =
+                marked.versions.iter().map(|v| self.layout.version_prefix(v)).collect();
+            let step: Vec<String> = step
+                .iter()
+                .filter(|k| {
+                    !marked.tiles.contains(*k)
+                        && !marked.archives.contains(*k)
+                        && !kept_version_files.iter().any(|prefix| k.starts_with(prefix))
+                })
+                .cloned()
+                .collect();
+            self.store.delete_many(&step)?;
+        }
+        Ok(())
+    }
+}
+
 fn mark_and_sweep(
     store: &dyn Store,
     layout: &Layout,
     request: &GcRequest<'_>,
-    mut lease: Option<&mut HeldLease>,
+    lease: Option<&mut HeldLease>,
 ) -> Result<GcReport, PublishError> {
     let set = request.set;
     // Every version, with the age of its record.
@@ -115,50 +161,38 @@ fn mark_and_sweep(
             Some((version, l.age))
         })
         .collect();
-    let mut marked = Marked::default();
-    marked.add_live(store, layout, set)?;
+    let mut sweep = Sweep { store, layout, set, lease, marked: Marked::default() };
+    sweep.marked.add_live(store, layout, set)?;
     let newest = versions.iter().rev().take(request.keep_last).map(|(v, _)| v);
     let young = versions.iter().filter(|(_, age)| *age < request.grace).map(|(v, _)| v);
     for version in newest.chain(young).chain(request.keep_versions.iter()) {
-        marked.add(store, layout, set, version)?;
-    }
-
-    let mut report = GcReport { set: set.to_owned(), dry_run: request.dry_run, ..GcReport::default() };
-    let mut delete = |keys: &[String], marked: &mut Marked| -> Result<(), PublishError> {
-        for step in keys.chunks(DELETE_STEP) {
-            let Some(lease) = lease.as_deref_mut() else { return Ok(()) };
-            lease.renew(store, set)?;
-            marked.add_live(store, layout, set)?;
-            let kept_version_files: Vec<String> = marked.versions.iter().map(|v| layout.version_prefix(v)).collect();
-            let step: Vec<String> = step
-                .iter()
-                .filter(|k| {
-                    !marked.tiles.contains(*k)
-                        && !marked.archives.contains(*k)
-                        && !kept_version_files.iter().any(|prefix| k.starts_with(prefix))
-                })
-                .cloned()
-                .collect();
-            store.delete_many(&step)?;
+        match sweep.marked.add(store, layout, set, version) {
+            // What an earlier gc cut short left: a record whose manifest is gone. Nothing can use it; it goes.
+            Err(PublishError::MissingObject { key }) if key == layout.manifest(version) => {
+                warn!(set, version = %version, "a version without its manifest (an interrupted gc?): removing it");
+                sweep.marked.versions.remove(version);
+            }
+            other => other?,
         }
-        Ok(())
-    };
+        sweep.renew()?;
+    }
 
     // Versions first (manifest, then record: a version without its record is invisible to `versions` and
     // `rollback`), then the tiles and archives only they needed.
+    let mut report = GcReport { set: set.to_owned(), dry_run: request.dry_run, ..GcReport::default() };
     let (mut manifests, mut records) = (Vec::new(), Vec::new());
-    for (version, _) in versions.iter().filter(|(v, _)| !marked.versions.contains(v)) {
+    for (version, _) in versions.iter().filter(|(v, _)| !sweep.marked.versions.contains(v)) {
         manifests.push(layout.manifest(version));
         records.push(layout.version_record(version));
         report.removed_versions.push(version.clone());
     }
-    delete(&manifests, &mut marked)?;
-    delete(&records, &mut marked)?;
+    sweep.delete(&manifests)?;
+    sweep.delete(&records)?;
 
     for (prefix, is_tiles) in [(layout.tiles_prefix(), true), (layout.archives_prefix(), false)] {
         let mut doomed = Vec::new();
         for object in store.list(&prefix)? {
-            if marked.tiles.contains(&object.key) || marked.archives.contains(&object.key) {
+            if sweep.marked.tiles.contains(&object.key) || sweep.marked.archives.contains(&object.key) {
                 continue;
             }
             if object.age < request.grace {
@@ -172,9 +206,9 @@ fn mark_and_sweep(
         } else {
             report.removed_archives = doomed.len() as u64;
         }
-        delete(&doomed, &mut marked)?;
+        sweep.delete(&doomed)?;
     }
-    report.kept_versions = marked.versions.into_iter().collect();
+    report.kept_versions = sweep.marked.versions.into_iter().collect();
     Ok(report)
 }
 

@@ -4,7 +4,9 @@
 #              the environment's tileset sets, swap current.json (a conditional PutObject), list
 #              its own prefixes, multipart uploads. It can never delete.
 #   gc         `tilepress gc`: read and list the same sets, delete tiles/, archives/ and
-#              versions/ objects. It can never write, and never delete current.json or history/.
+#              versions/ objects, and write each set's gc lease (gc.lock, which publishers wait
+#              for before a swap). It can write nothing else, and never delete current.json or
+#              history/.
 #
 # Neither may delete an object version: deletes leave delete markers and the noncurrent
 # versions stay recoverable until the lifecycle rule expires them.
@@ -25,6 +27,7 @@ locals {
   }
 
   set_object_arns = [for p in local.set_prefixes : "${aws_s3_bucket.store.arn}/${p}/*"]
+  gc_lease_arns   = [for p in local.set_prefixes : "${aws_s3_bucket.store.arn}/${p}/gc.lock"]
   gc_delete_arns = flatten([
     for p in local.set_prefixes : [
       "${aws_s3_bucket.store.arn}/${p}/tiles/*",
@@ -257,11 +260,35 @@ data "aws_iam_policy_document" "gc" {
     resources = local.gc_delete_arns
   }
 
+  # The lease: taken (conditional PutObject), renewed and released by gc itself.
   statement {
-    sid       = "GcNeverWrites"
-    effect    = "Deny"
+    sid       = "WriteGcLease"
     actions   = ["s3:PutObject"]
-    resources = ["${aws_s3_bucket.store.arn}/*"]
+    resources = local.gc_lease_arns
+  }
+
+  # The lease is an object like any other: SSE-KMS needs a data key to write it.
+  statement {
+    sid       = "EncryptTheLeaseThroughS3"
+    actions   = ["kms:GenerateDataKey"]
+    resources = [aws_kms_key.store.arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = [local.s3_service]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "kms:EncryptionContext:aws:s3:arn"
+      values   = [aws_s3_bucket.store.arn]
+    }
+  }
+
+  statement {
+    sid           = "GcWritesNothingElse"
+    effect        = "Deny"
+    actions       = ["s3:PutObject"]
+    not_resources = local.gc_lease_arns
   }
 }
 
