@@ -151,6 +151,18 @@ data "aws_iam_policy_document" "store_bucket" {
     }
   }
 
+  # gc's lease (SET/gc.lock: which pod runs gc, until when) is for tilepress, not for map readers.
+  statement {
+    sid       = "CloudFrontNeverServesTheGcLease"
+    effect    = "Deny"
+    actions   = ["s3:GetObject"]
+    resources = ["${aws_s3_bucket.store.arn}/${var.store_prefix}/*/gc.lock"]
+    principals {
+      type        = "Service"
+      identifiers = ["cloudfront.amazonaws.com"]
+    }
+  }
+
   # The pointer and the history records are only ever written with If-Match (swap) or
   # If-None-Match: * (first publish, create-only history). A plain PUT would bypass the
   # compare-and-swap and could silently undo another publisher's swap: refuse it for everyone.
