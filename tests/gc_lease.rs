@@ -1,6 +1,7 @@
 //! The gc lease (`SET/gc.lock`), on the `file://` store and through S3 (moto): a publish that reuses old tiles
-//! waits for a running gc before its swap and puts back what that gc removed; a second gc is refused while one
-//! runs; an abandoned lease is taken over; rollback refuses a version whose archive is gone.
+//! waits for a running gc before its swap and puts back what that gc removed (a promote copies it again); a
+//! second gc is refused while one runs; an abandoned lease is taken over; rollback refuses a version whose
+//! archive is gone; a version an interrupted gc left without its manifest is removed by the next.
 
 mod common;
 
@@ -116,6 +117,31 @@ fn lease(state: &str, expires_unix: u64) -> String {
         .to_string()
 }
 
+/// Starts `tilepress ARGS` against `store` without waiting for it.
+fn spawn(store: &Backend, args: &[&str]) -> std::process::Child {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tilepress"));
+    command.args(args).current_dir(repo()).env_remove("RUST_LOG").stdout(Stdio::piped()).stderr(Stdio::piped());
+    for (k, v) in store.env() {
+        command.env(k, v);
+    }
+    command.spawn().expect("spawn tilepress")
+}
+
+/// Waits until `store` lists `n` versions of valletta, and returns them.
+fn wait_for_versions(store: &Backend, n: usize) -> Vec<Value> {
+    let started = Instant::now();
+    loop {
+        let out = tilepress_env(&["versions", "valletta", "--to", &store.url(), "--json"], &store.env());
+        if let Ok(Value::Array(versions)) = serde_json::from_slice::<Value>(&out.stdout)
+            && versions.len() == n
+        {
+            return versions;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "the run never wrote its version record");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 /// A publish that found v1's tiles in the store and skipped them must not go live after a gc removed them.
 fn publish_waits_for_a_running_gc_and_puts_back_what_it_removed(store: Backend) {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -131,31 +157,12 @@ fn publish_waits_for_a_running_gc_and_puts_back_what_it_removed(store: Backend) 
     store.put("valletta/gc.lock", &lease("running", now() + 600));
     // (A version id names the second: this one must not be v1's.)
     std::thread::sleep(Duration::from_millis(1100));
-    let mut command = Command::new(env!("CARGO_BIN_EXE_tilepress"));
-    command
-        .args(["publish", t1, "--to", &to, "--json", "--no-progress"])
-        .current_dir(repo())
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, v) in store.env() {
-        command.env(k, v);
-    }
-    let publisher = command.spawn().expect("spawn publish");
+    let publisher = spawn(&store, &["publish", t1, "--to", &to, "--json", "--no-progress"]);
 
     // Once its version record is written the publisher waits for the lease; it must not have swapped.
-    let started = Instant::now();
-    loop {
-        let versions = store.run(&["versions", "valletta", "--to", &to, "--json"]);
-        let versions = versions.as_array().expect("array");
-        if versions.len() == 3 {
-            let live: Vec<&Value> = versions.iter().filter(|v| v["live"] == true).collect();
-            assert_eq!(live[0]["record"]["version"].as_str(), Some(v2.as_str()), "no swap while gc runs");
-            break;
-        }
-        assert!(started.elapsed() < Duration::from_secs(60), "the publish never wrote its version record");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let versions = wait_for_versions(&store, 3);
+    let live: Vec<&Value> = versions.iter().filter(|v| v["live"] == true).collect();
+    assert_eq!(live[0]["record"]["version"].as_str(), Some(v2.as_str()), "no swap while gc runs");
     std::thread::sleep(Duration::from_millis(300));
     // The gc sweeps (here: every tile) and finishes.
     let removed = store.delete_prefix("valletta/tiles/");
@@ -184,6 +191,33 @@ fn file_store_publish_waits_for_a_running_gc_and_puts_back_what_it_removed() {
 #[test]
 fn s3_publish_waits_for_a_running_gc_and_puts_back_what_it_removed() {
     publish_waits_for_a_running_gc_and_puts_back_what_it_removed(Backend::s3());
+}
+
+#[test]
+fn promote_waits_for_a_running_gc_in_the_target_and_copies_again_what_it_removed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let staging = Backend::File(dir.path().join("staging"));
+    let production = Backend::file(dir.path());
+    let t1 = valletta(dir.path(), 14.505_271_6);
+    let v1 = staging.run(&["publish", t1.to_str().expect("path"), "--to", &staging.url(), "--json"])["version"].clone();
+
+    production.put("valletta/gc.lock", &lease("running", now() + 600));
+    let promoter =
+        spawn(&production, &["promote", "valletta", "--from", &staging.url(), "--to", &production.url(), "--json"]);
+    let versions = wait_for_versions(&production, 1);
+    assert_eq!(versions[0]["live"], false, "no swap while gc runs");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(production.delete_prefix("valletta/tiles/") > 10);
+    production.put("valletta/gc.lock", &lease("done", now() + 600));
+
+    let out = promoter.wait_with_output().expect("promote");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "promote: {stderr}");
+    assert!(stderr.contains("waiting for a running gc"), "{stderr}");
+    let report: Value = serde_json::from_slice(&out.stdout).expect("--json");
+    assert_eq!((report["outcome"].as_str(), &report["version"]), (Some("promoted"), &v1));
+    let verified = production.run(&["verify", "valletta", "--to", &production.url(), "--json"]);
+    assert_eq!((&verified["version"], &verified["problem_count"]), (&v1, &json!(0)), "{verified}");
 }
 
 #[test]

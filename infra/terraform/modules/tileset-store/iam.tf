@@ -154,26 +154,9 @@ data "aws_iam_policy_document" "read_sets" {
   }
 }
 
-# --- publisher ------------------------------------------------------------------------------------
-
-data "aws_iam_policy_document" "publisher" {
-  source_policy_documents = [data.aws_iam_policy_document.read_sets.json]
-
-  # PutObject is the upload of tiles, archives, manifests and records, and also the pointer swap:
-  # S3's compare-and-swap is a PutObject with If-Match / If-None-Match (no separate permission).
-  # Archives above one part go up as multipart uploads: CreateMultipartUpload, UploadPart and
-  # CompleteMultipartUpload are authorised by s3:PutObject; an abort needs AbortMultipartUpload.
-  statement {
-    sid = "WriteOwnSets"
-    actions = [
-      "s3:PutObject",
-      "s3:AbortMultipartUpload",
-      "s3:ListMultipartUploadParts",
-    ]
-    resources = local.set_object_arns
-  }
-
-  # SSE-KMS uploads need a data key; multipart uploads also decrypt it for each part.
+# Writing any object (SSE-KMS) needs a data key from the store key, through S3 and for this bucket only;
+# multipart uploads also decrypt it for each part. Both roles write: the publisher its sets, gc its lease.
+data "aws_iam_policy_document" "encrypt_through_s3" {
   statement {
     sid       = "EncryptWithTheStoreKeyThroughS3"
     actions   = ["kms:GenerateDataKey"]
@@ -188,6 +171,29 @@ data "aws_iam_policy_document" "publisher" {
       variable = "kms:EncryptionContext:aws:s3:arn"
       values   = [aws_s3_bucket.store.arn]
     }
+  }
+}
+
+# --- publisher ------------------------------------------------------------------------------------
+
+data "aws_iam_policy_document" "publisher" {
+  source_policy_documents = [
+    data.aws_iam_policy_document.read_sets.json,
+    data.aws_iam_policy_document.encrypt_through_s3.json,
+  ]
+
+  # PutObject is the upload of tiles, archives, manifests and records, and also the pointer swap:
+  # S3's compare-and-swap is a PutObject with If-Match / If-None-Match (no separate permission).
+  # Archives above one part go up as multipart uploads: CreateMultipartUpload, UploadPart and
+  # CompleteMultipartUpload are authorised by s3:PutObject; an abort needs AbortMultipartUpload.
+  statement {
+    sid = "WriteOwnSets"
+    actions = [
+      "s3:PutObject",
+      "s3:AbortMultipartUpload",
+      "s3:ListMultipartUploadParts",
+    ]
+    resources = local.set_object_arns
   }
 
   statement {
@@ -250,7 +256,10 @@ resource "aws_iam_role_policy" "publisher" {
 # --- gc -------------------------------------------------------------------------------------------
 
 data "aws_iam_policy_document" "gc" {
-  source_policy_documents = [data.aws_iam_policy_document.read_sets.json]
+  source_policy_documents = [
+    data.aws_iam_policy_document.read_sets.json,
+    data.aws_iam_policy_document.encrypt_through_s3.json,
+  ]
 
   # Exactly what `tilepress gc` removes: unreferenced tiles and archives, and the manifest and
   # record of versions no longer kept. Not current.json, not history/.
@@ -265,23 +274,6 @@ data "aws_iam_policy_document" "gc" {
     sid       = "WriteGcLease"
     actions   = ["s3:PutObject"]
     resources = local.gc_lease_arns
-  }
-
-  # The lease is an object like any other: SSE-KMS needs a data key to write it.
-  statement {
-    sid       = "EncryptTheLeaseThroughS3"
-    actions   = ["kms:GenerateDataKey"]
-    resources = [aws_kms_key.store.arn]
-    condition {
-      test     = "StringEquals"
-      variable = "kms:ViaService"
-      values   = [local.s3_service]
-    }
-    condition {
-      test     = "StringEquals"
-      variable = "kms:EncryptionContext:aws:s3:arn"
-      values   = [aws_s3_bucket.store.arn]
-    }
   }
 
   statement {
