@@ -26,6 +26,8 @@ use super::store::{Condition, PutOptions, Store, StoreError};
 pub const LEASE_TTL: Duration = Duration::from_secs(600);
 /// How often a waiting publisher looks at the lease again.
 const POLL: Duration = Duration::from_millis(500);
+/// How long a publisher waits for gc before it gives up (nothing swapped): a gc Job ends within the hour.
+const MAX_WAIT: Duration = Duration::from_secs(3600);
 
 /// The content of `SET/gc.lock`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -176,9 +178,16 @@ impl LeaseWatch {
             if let Some((lease, _)) = &current
                 && lease.running(now_unix())
             {
-                if waiting_since.is_none() {
+                let since = *waiting_since.get_or_insert_with(|| {
                     info!(set, holder = %lease.holder, "waiting for a running gc to finish before the swap");
-                    waiting_since = Some(Instant::now());
+                    Instant::now()
+                });
+                if since.elapsed() > MAX_WAIT {
+                    return Err(PublishError::GcTooLong {
+                        set: set.to_owned(),
+                        holder: lease.holder.clone(),
+                        minutes: MAX_WAIT.as_secs() / 60,
+                    });
                 }
                 std::thread::sleep(POLL);
                 continue;

@@ -64,6 +64,10 @@ pub enum PublishError {
     Shrink { set: String, removed_tiles: u64, old_tiles: u64, removed_bytes: u64, old_bytes: u64, limit_percent: f64 },
     #[error("{set}: a gc is running on this set ({holder}); run gc again when it is done")]
     GcRunning { set: String, holder: String },
+    #[error(
+        "{set}: a gc ({holder}) has held the set for over {minutes} minutes; gave up waiting, nothing was swapped: run again when it is done"
+    )]
+    GcTooLong { set: String, holder: String, minutes: u64 },
     #[error("{set}: gc lost its lease (it stalled past the lease time and another gc took over); it stopped deleting")]
     GcLeaseLost { set: String },
     #[error("{path}: the MBTiles lacks {missing} tiles of its manifest (were they built together?)")]
