@@ -205,3 +205,94 @@ impl LeaseWatch {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::file::FileStore;
+    use super::*;
+
+    fn store() -> (tempfile::TempDir, FileStore) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = FileStore::new(dir.path().to_owned()).expect("store");
+        (dir, store)
+    }
+
+    #[test]
+    fn one_gc_at_a_time_and_released_as_done() {
+        let (_dir, store) = store();
+        let layout = Layout::new("s");
+        let held = HeldLease::acquire(&store, &layout, "s").expect("first");
+        assert!(matches!(HeldLease::acquire(&store, &layout, "s"), Err(PublishError::GcRunning { .. })));
+        held.release(&store, "s");
+        let (lease, _) = read(&store, &layout).expect("read").expect("lease");
+        assert_eq!(lease.state, "done");
+        HeldLease::acquire(&store, &layout, "s").expect("again after release").release(&store, "s");
+    }
+
+    #[test]
+    fn a_lease_past_its_time_is_lost_and_one_taken_over_cannot_be_renewed() {
+        let (_dir, store) = store();
+        let layout = Layout::new("s");
+        let mut held = HeldLease::acquire(&store, &layout, "s").expect("acquire");
+        held.renew(&store, "s").expect("a fresh lease needs no renewal");
+
+        // Half gone: renewed, with a later expiry and a new ETag.
+        held.lease.expires_unix = now_unix() + 10;
+        held.renew(&store, "s").expect("renew");
+        assert!(held.lease.expires_unix >= now_unix() + LEASE_TTL.as_secs() - 1);
+        let (stored, etag) = read(&store, &layout).expect("read").expect("lease");
+        assert_eq!((stored, etag), (held.lease.clone(), held.etag.clone()), "the store holds the renewed lease");
+
+        // Another gc took it over (as after an expiry): this one may delete nothing more.
+        let other = Lease { holder: "other:1".to_owned(), ..held.lease.clone() };
+        put(&store, &layout.gc_lease(), &other, Condition::Always).expect("take over");
+        held.lease.expires_unix = now_unix() + 10;
+        assert!(matches!(held.renew(&store, "s"), Err(PublishError::GcLeaseLost { .. })));
+
+        // Past its time: lost without asking the store.
+        held.lease.expires_unix = now_unix() - 1;
+        assert!(matches!(held.renew(&store, "s"), Err(PublishError::GcLeaseLost { .. })));
+    }
+
+    #[test]
+    fn a_watch_rechecks_only_when_a_gc_ran() {
+        let (_dir, store) = store();
+        let layout = Layout::new("s");
+        let mut rechecks = 0;
+        let mut watch = LeaseWatch::start(&store, &layout).expect("start");
+        watch
+            .settle(&store, &layout, "s", &mut || {
+                rechecks += 1;
+                Ok(())
+            })
+            .expect("settle");
+        assert_eq!(rechecks, 0, "no gc, no recheck");
+
+        let mut watch = LeaseWatch::start(&store, &layout).expect("start");
+        HeldLease::acquire(&store, &layout, "s").expect("gc").release(&store, "s");
+        watch
+            .settle(&store, &layout, "s", &mut || {
+                rechecks += 1;
+                Ok(())
+            })
+            .expect("settle");
+        assert_eq!(rechecks, 1, "a gc ran in between");
+
+        // A lease abandoned while running (expired) is not waited for, but still means a gc ran.
+        let mut watch = LeaseWatch::start(&store, &layout).expect("start");
+        let dead = Lease {
+            state: "running".to_owned(),
+            holder: "dead:1".to_owned(),
+            started_at: String::new(),
+            expires_unix: now_unix() - 1,
+        };
+        put(&store, &layout.gc_lease(), &dead, Condition::Always).expect("put");
+        watch
+            .settle(&store, &layout, "s", &mut || {
+                rechecks += 1;
+                Ok(())
+            })
+            .expect("settle");
+        assert_eq!(rechecks, 2);
+    }
+}
