@@ -233,6 +233,10 @@ fn a_second_gc_is_refused_and_an_abandoned_lease_is_taken_over() {
     assert_eq!(out.status.code(), Some(7));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("a gc is running on this set (test-gc:1)"), "{stderr}");
+    // A set that does not exist: refused before any lease is written.
+    let out = tilepress(&["gc", "nothing-here", "--to", &to]);
+    assert_eq!(out.status.code(), Some(7));
+    assert!(store.get("nothing-here/gc.lock").is_none());
     // A dry run deletes nothing, so it needs no lease.
     store.run(&["gc", "valletta", "--to", &to, "--grace", "0", "--dry-run", "--json"]);
 

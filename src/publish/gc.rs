@@ -53,6 +53,10 @@ pub struct GcReport {
 
 pub fn gc(store: &dyn Store, request: &GcRequest<'_>) -> Result<GcReport, PublishError> {
     let layout = checked(request.set)?;
+    if read_pointer(store, &layout)?.is_none() {
+        // Before the lease: a gc of a set that does not exist leaves nothing behind.
+        return Err(PublishError::NothingPublished { set: request.set.to_owned(), store: store.location() });
+    }
     if request.dry_run {
         return mark_and_sweep(store, &layout, request, None);
     }
