@@ -71,7 +71,7 @@ fn read(store: &dyn Store, layout: &Layout) -> Result<Option<(Lease, String)>, P
     let key = layout.gc_lease();
     let Some((bytes, etag)) = store.get(&key)? else { return Ok(None) };
     let lease = serde_json::from_slice(&bytes)
-        .map_err(|e| PublishError::BrokenPointer { key: key.clone(), detail: e.to_string() })?;
+        .map_err(|e| PublishError::BrokenLease { key: key.clone(), detail: e.to_string() })?;
     Ok(Some((lease, etag)))
 }
 
@@ -252,6 +252,16 @@ mod tests {
         // Past its time: lost without asking the store.
         held.lease.expires_unix = now_unix() - 1;
         assert!(matches!(held.renew(&store, "s"), Err(PublishError::GcLeaseLost { .. })));
+    }
+
+    #[test]
+    fn a_damaged_lease_is_a_clear_error() {
+        let (_dir, store) = store();
+        let layout = Layout::new("s");
+        store.put(&layout.gc_lease(), b"{not json", &options(Condition::Always)).expect("put");
+        let err = LeaseWatch::start(&store, &layout).err().expect("an error");
+        assert!(err.to_string().starts_with("s/gc.lock: unreadable gc lease:"), "{err}");
+        assert!(matches!(HeldLease::acquire(&store, &layout, "s"), Err(PublishError::BrokenLease { .. })));
     }
 
     #[test]

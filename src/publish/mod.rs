@@ -42,6 +42,10 @@ pub enum PublishError {
     NothingPublished { set: String, store: String },
     #[error("{key}: unreadable pointer: {detail}")]
     BrokenPointer { key: String, detail: String },
+    #[error(
+        "{key}: unreadable gc lease: {detail} (if no gc of the set is running, delete it; the next gc writes a new one)"
+    )]
+    BrokenLease { key: String, detail: String },
     #[error("{key}: missing from the store")]
     MissingObject { key: String },
     #[error("{key}: its content does not match its SHA-256 (damaged in the source store)")]
