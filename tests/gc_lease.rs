@@ -225,10 +225,12 @@ fn a_second_gc_is_refused_and_an_abandoned_lease_is_taken_over() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Backend::file(dir.path());
     let to = store.url();
-    let t1 = valletta(dir.path(), 14.505_271_6);
+    let (t1, t2) = (valletta(dir.path(), 14.505_271_6), valletta(dir.path(), 14.506_271_6));
     store.run(&["publish", t1.to_str().expect("path"), "--to", &to, "--json"]);
+    store.run(&["publish", t2.to_str().expect("path"), "--to", &to, "--json"]);
 
-    store.put("valletta/gc.lock", &lease("running", now() + 600));
+    let running = lease("running", now() + 600);
+    store.put("valletta/gc.lock", &running);
     let out = tilepress(&["gc", "valletta", "--to", &to, "--grace", "0"]);
     assert_eq!(out.status.code(), Some(7));
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -237,13 +239,27 @@ fn a_second_gc_is_refused_and_an_abandoned_lease_is_taken_over() {
     let out = tilepress(&["gc", "nothing-here", "--to", &to]);
     assert_eq!(out.status.code(), Some(7));
     assert!(store.get("nothing-here/gc.lock").is_none());
-    // A dry run deletes nothing, so it needs no lease.
-    store.run(&["gc", "valletta", "--to", &to, "--grace", "0", "--dry-run", "--json"]);
+    // A dry run deletes nothing, so it needs no lease (and leaves the running one as it is).
+    let dry = store.run(&["gc", "valletta", "--to", &to, "--keep", "0", "--grace", "0", "--dry-run", "--json"]);
+    assert_eq!(dry["removed_tiles"], 5, "v1's own tiles would go");
+    assert_eq!(store.get("valletta/gc.lock").as_deref(), Some(running.as_str()));
+    assert_eq!(
+        store.run(&[
+            "verify",
+            "valletta",
+            "--to",
+            &to,
+            "--version",
+            dry["removed_versions"][0].as_str().expect("v1"),
+            "--json"
+        ])["problem_count"],
+        0
+    );
 
     // The holder died an hour ago: its lease expired, the next gc takes it over and releases it when done.
     store.put("valletta/gc.lock", &lease("running", now() - 3600));
-    let report = store.run(&["gc", "valletta", "--to", &to, "--grace", "0", "--json"]);
-    assert_eq!(report["removed_tiles"], 0);
+    let report = store.run(&["gc", "valletta", "--to", &to, "--keep", "0", "--grace", "0", "--json"]);
+    assert_eq!(report["removed_tiles"], 5);
     let after: Value = serde_json::from_str(&store.get("valletta/gc.lock").expect("lease")).expect("json");
     assert_eq!(after["state"], "done");
     assert_ne!(after["holder"], "test-gc:1");
@@ -273,6 +289,42 @@ fn rollback_refuses_a_version_whose_archive_is_gone() {
     let live = store.run(&["versions", "valletta", "--to", &to, "--json"]);
     let live: Vec<&Value> = live.as_array().expect("array").iter().filter(|v| v["live"] == true).collect();
     assert_eq!(live[0]["record"]["version"], v2, "nothing swapped");
+}
+
+#[test]
+fn rollback_to_a_version_other_than_the_previous_checks_its_tiles() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Backend::file(dir.path());
+    let to = store.url();
+    let mut versions = Vec::new();
+    for lon in [14.505_271_6, 14.506_271_6, 14.507_271_6] {
+        let t = valletta(dir.path(), lon);
+        versions.push(store.run(&["publish", t.to_str().expect("path"), "--to", &to, "--json"])["version"].clone());
+    }
+    let v1 = versions[0].as_str().expect("v1");
+    // One of v1's tiles is gone (as after a publish of v1 that died waiting for a gc, so v1 never went live).
+    let record: Value =
+        serde_json::from_str(&store.get(&format!("valletta/versions/{v1}/version.json")).expect("record"))
+            .expect("json");
+    assert!(record["tiles"].as_u64().expect("tiles") > 0);
+    let Backend::File(root) = &store else { unreachable!() };
+    let tiles = root.join("valletta/tiles");
+    let mut removed = 0;
+    for dir in std::fs::read_dir(&tiles).expect("tiles").flatten() {
+        for tile in std::fs::read_dir(dir.path()).expect("dir").flatten() {
+            std::fs::remove_file(tile.path()).expect("remove");
+            removed += 1;
+        }
+    }
+    assert!(removed > 0);
+
+    let out = tilepress(&["rollback", "valletta", "--to", &to, "--version", v1]);
+    assert_eq!(out.status.code(), Some(7));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("valletta/tiles/") && stderr.contains("missing from the store"), "{stderr}");
+    let list = store.run(&["versions", "valletta", "--to", &to, "--json"]);
+    let live: Vec<&Value> = list.as_array().expect("array").iter().filter(|v| v["live"] == true).collect();
+    assert_eq!(live[0]["record"]["version"], versions[2], "nothing swapped");
 }
 
 #[test]

@@ -114,7 +114,7 @@ struct Sweep<'a> {
 }
 
 impl Sweep<'_> {
-    /// Keeps the lease alive between long steps (a stalled gc whose lease ran out stops here).
+    /// Keeps the lease alive between steps (a stalled gc whose lease ran out, or was taken, stops here).
     fn renew(&mut self) -> Result<(), PublishError> {
         match self.lease.as_deref_mut() {
             Some(lease) => lease.renew(self.store, self.set),
@@ -122,12 +122,21 @@ impl Sweep<'_> {
         }
     }
 
-    /// Deletes `keys` in steps; before each, renews the lease, reads the pointer again (a version made live
-    /// since is kept) and drops whatever is now marked.
-    fn delete(&mut self, keys: &[String]) -> Result<(), PublishError> {
-        if self.lease.is_none() {
-            return Ok(());
+    /// Renews the lease in full before a long step (a listing of every tile).
+    fn refresh(&mut self) -> Result<(), PublishError> {
+        match self.lease.as_deref_mut() {
+            Some(lease) => lease.refresh(self.store, self.set),
+            None => Ok(()),
         }
+    }
+
+    /// Deletes `keys` in steps; before each, renews the lease, reads the pointer again (a version made live
+    /// since is kept) and drops whatever is now marked. Returns how many it deleted (a dry run: would delete).
+    fn delete(&mut self, keys: &[String]) -> Result<u64, PublishError> {
+        if self.lease.is_none() {
+            return Ok(keys.len() as u64);
+        }
+        let mut deleted = 0;
         for step in keys.chunks(DELETE_STEP) {
             self.renew()?;
             self.marked.add_live(self.store, self.layout, self.set)?;
@@ -144,8 +153,9 @@ impl Sweep<'_> {
                 .cloned()
                 .collect();
             self.store.delete_many(&step)?;
+            deleted += step.len() as u64;
         }
-        Ok(())
+        Ok(deleted)
     }
 }
 
@@ -192,8 +202,11 @@ fn mark_and_sweep(
     }
     sweep.delete(&manifests)?;
     sweep.delete(&records)?;
+    // (A version made live meanwhile was kept.)
+    report.removed_versions.retain(|v| !sweep.marked.versions.contains(v));
 
     for (prefix, is_tiles) in [(layout.tiles_prefix(), true), (layout.archives_prefix(), false)] {
+        sweep.refresh()?;
         let mut doomed = Vec::new();
         for object in store.list(&prefix)? {
             if sweep.marked.tiles.contains(&object.key) || sweep.marked.archives.contains(&object.key) {
@@ -205,12 +218,12 @@ fn mark_and_sweep(
             }
             doomed.push(object.key);
         }
+        let removed = sweep.delete(&doomed)?;
         if is_tiles {
-            report.removed_tiles = doomed.len() as u64;
+            report.removed_tiles = removed;
         } else {
-            report.removed_archives = doomed.len() as u64;
+            report.removed_archives = removed;
         }
-        sweep.delete(&doomed)?;
     }
     report.kept_versions = sweep.marked.versions.into_iter().collect();
     Ok(report)

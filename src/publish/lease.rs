@@ -6,12 +6,14 @@
 //! version lacks a tile. The grace period does not help, because the tile itself is old.
 //!
 //! The protocol. gc takes the lease (a create-only put, or a compare-and-swap over a finished or expired
-//! one), marks, sweeps while renewing it, and ends by writing it back as `done` — so the lease object's ETag
-//! changes with every gc that starts or ends. A publisher notes that ETag before it looks at what the store
-//! has ([`LeaseWatch::start`]); after its version record is written and before the swap
-//! ([`LeaseWatch::settle`]) it waits while a gc runs, and if the ETag moved (a gc ran meanwhile) it checks
-//! again that every object it needs is there, re-uploading what is not. A gc that starts after that reads the
-//! publisher's version record, which is younger than the grace period, and keeps its objects.
+//! one), marks, sweeps while renewing it (and reading it back before each delete step: a lease taken over or
+//! deleted stops it), and ends by writing it back as `done` — so the lease object's ETag changes with every gc
+//! that starts or ends (a random token keeps any two leases' bytes apart). A publisher notes that ETag before
+//! it looks at what the store has ([`LeaseWatch::start`]); after its version record is written and before the
+//! swap ([`LeaseWatch::settle`]) it waits while a gc runs, and if the ETag moved (a gc ran meanwhile), or a gc
+//! had died holding the lease when it started, it checks again that every object it needs is there,
+//! re-uploading what is not. A gc that starts after that reads the publisher's version record, which is
+//! younger than the grace period, and keeps its objects.
 
 use std::time::{Duration, Instant};
 
@@ -40,6 +42,9 @@ pub struct Lease {
     pub started_at: String,
     /// Unix time after which a `running` lease is abandoned (its gc died) and may be taken over.
     pub expires_unix: u64,
+    /// Random per gc run, so that no two leases ever have the same bytes (and ETag).
+    #[serde(default)]
+    pub token: String,
 }
 
 impl Lease {
@@ -50,6 +55,14 @@ impl Lease {
 
 fn now_unix() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// 64 random bits (the standard library's per-process random hash keys, mixed with the time).
+fn token() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
+    format!("{:016x}", hasher.finish())
 }
 
 fn holder() -> String {
@@ -68,7 +81,11 @@ fn options(condition: Condition) -> PutOptions {
 
 /// The lease and its ETag, or `None` if no gc ever ran on the set.
 fn read(store: &dyn Store, layout: &Layout) -> Result<Option<(Lease, String)>, PublishError> {
-    let key = layout.gc_lease();
+    read_key(store, &layout.gc_lease())
+}
+
+fn read_key(store: &dyn Store, key: &str) -> Result<Option<(Lease, String)>, PublishError> {
+    let key = key.to_owned();
     let Some((bytes, etag)) = store.get(&key)? else { return Ok(None) };
     let lease = serde_json::from_slice(&bytes)
         .map_err(|e| PublishError::BrokenLease { key: key.clone(), detail: e.to_string() })?;
@@ -104,6 +121,7 @@ impl HeldLease {
             holder: holder(),
             started_at: utc_stamps(now).1,
             expires_unix: now + LEASE_TTL.as_secs(),
+            token: token(),
         };
         let etag = put(store, &key, &lease, condition).map_err(|e| match e {
             StoreError::PreconditionFailed { .. } => {
@@ -115,21 +133,36 @@ impl HeldLease {
         Ok(HeldLease { key, lease, etag })
     }
 
-    /// Before each delete: renews the lease when half of it is gone; fails if it was lost (expired and taken
-    /// over), so that a gc that stalled deletes nothing more.
+    /// Before each delete step: checks that the lease in the store is still this one (not taken over, deleted
+    /// or edited by hand) and not past its time, and renews it when half of it is gone. An error means this gc
+    /// must delete nothing more.
     pub fn renew(&mut self, store: &dyn Store, set: &str) -> Result<(), PublishError> {
+        self.keep(store, set, false)
+    }
+
+    /// Before a long step (a listing of every tile): renews the lease whatever is left of it.
+    pub fn refresh(&mut self, store: &dyn Store, set: &str) -> Result<(), PublishError> {
+        self.keep(store, set, true)
+    }
+
+    fn keep(&mut self, store: &dyn Store, set: &str, always: bool) -> Result<(), PublishError> {
+        let lost = |why: &str| PublishError::GcLeaseLost { set: set.to_owned(), why: why.to_owned() };
         let now = now_unix();
-        if now + LEASE_TTL.as_secs() / 2 < self.lease.expires_unix {
-            return Ok(());
-        }
-        let lost = || PublishError::GcLeaseLost { set: set.to_owned() };
         if now >= self.lease.expires_unix {
-            return Err(lost());
+            return Err(lost("it ran past its lease time"));
+        }
+        match read_key(store, &self.key)? {
+            Some((_, etag)) if etag == self.etag => {}
+            Some((other, _)) => return Err(lost(&format!("the lease now belongs to {}", other.holder))),
+            None => return Err(lost("the lease was deleted")),
+        }
+        if !always && now + LEASE_TTL.as_secs() / 2 < self.lease.expires_unix {
+            return Ok(());
         }
         let mut renewed = self.lease.clone();
         renewed.expires_unix = now + LEASE_TTL.as_secs();
         self.etag = put(store, &self.key, &renewed, Condition::IfMatch(self.etag.clone())).map_err(|e| match e {
-            StoreError::PreconditionFailed { .. } => lost(),
+            StoreError::PreconditionFailed { .. } => lost("another gc took it over"),
             e => e.into(),
         })?;
         self.lease = renewed;
@@ -151,15 +184,19 @@ fn put(store: &dyn Store, key: &str, lease: &Lease, condition: Condition) -> Res
     store.put(key, &body, &options(condition))
 }
 
-/// A publisher's view of the lease: its ETag when the publisher started looking at the store.
+/// A publisher's view of the lease: its ETag when the publisher started looking at the store, and whether a
+/// gc was running then (or had died holding it: it may have deleted something just before).
 pub struct LeaseWatch {
     etag: Option<String>,
+    gc_was_running: bool,
 }
 
 impl LeaseWatch {
     /// Notes the lease's ETag; call it before finding out which objects the store has.
     pub fn start(store: &dyn Store, layout: &Layout) -> Result<LeaseWatch, PublishError> {
-        Ok(LeaseWatch { etag: read(store, layout)?.map(|(_, etag)| etag) })
+        let lease = read(store, layout)?;
+        let gc_was_running = lease.as_ref().is_some_and(|(lease, _)| lease.state == "running");
+        Ok(LeaseWatch { etag: lease.map(|(_, etag)| etag), gc_was_running })
     }
 
     /// Call after the version record is written, just before the swap. Waits while a gc runs; then, if a gc
@@ -173,6 +210,7 @@ impl LeaseWatch {
         recheck: &mut dyn FnMut() -> Result<(), PublishError>,
     ) -> Result<(), PublishError> {
         let mut waiting_since: Option<Instant> = None;
+        let first_wait = Instant::now();
         loop {
             let current = read(store, layout)?;
             if let Some((lease, _)) = &current
@@ -182,7 +220,7 @@ impl LeaseWatch {
                     info!(set, holder = %lease.holder, "waiting for a running gc to finish before the swap");
                     Instant::now()
                 });
-                if since.elapsed() > MAX_WAIT {
+                if since.elapsed() > MAX_WAIT || first_wait.elapsed() > MAX_WAIT {
                     return Err(PublishError::GcTooLong {
                         set: set.to_owned(),
                         holder: lease.holder.clone(),
@@ -196,11 +234,12 @@ impl LeaseWatch {
                 info!(set, waited_seconds = since.elapsed().as_secs_f64(), "gc finished");
             }
             let etag = current.map(|(_, etag)| etag);
-            if etag == self.etag {
+            if etag == self.etag && !self.gc_was_running {
                 return Ok(());
             }
             info!(set, "a gc ran during this run: checking again that every object is in the store");
             self.etag = etag;
+            self.gc_was_running = false;
             recheck()?;
         }
     }
@@ -295,6 +334,7 @@ mod tests {
             holder: "dead:1".to_owned(),
             started_at: String::new(),
             expires_unix: now_unix() - 1,
+            token: String::new(),
         };
         put(&store, &layout.gc_lease(), &dead, Condition::Always).expect("put");
         watch
@@ -304,5 +344,27 @@ mod tests {
             })
             .expect("settle");
         assert_eq!(rechecks, 2);
+
+        // The same dead lease, already there when the run started: its gc may have deleted something just
+        // before it died, so it still means a recheck.
+        let mut watch = LeaseWatch::start(&store, &layout).expect("start");
+        watch
+            .settle(&store, &layout, "s", &mut || {
+                rechecks += 1;
+                Ok(())
+            })
+            .expect("settle");
+        assert_eq!(rechecks, 3);
+    }
+
+    #[test]
+    fn a_lease_deleted_by_hand_stops_its_gc_at_the_next_step() {
+        let (_dir, store) = store();
+        let layout = Layout::new("s");
+        let mut held = HeldLease::acquire(&store, &layout, "s").expect("acquire");
+        held.renew(&store, "s").expect("still ours");
+        store.delete(&layout.gc_lease()).expect("delete");
+        let err = held.renew(&store, "s").expect_err("lost");
+        assert!(err.to_string().contains("the lease was deleted"), "{err}");
     }
 }

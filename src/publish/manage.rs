@@ -1,6 +1,7 @@
 //! Operating published sets: list `versions`, `rollback` (a pointer swap to an earlier version, O(1) in the
 //! size of the tileset) and `verify` (every object of a version present with the right checksum).
 
+use std::collections::HashSet;
 use std::io::Cursor;
 use std::sync::Mutex;
 
@@ -55,9 +56,10 @@ pub struct RollbackReport {
 }
 
 /// Makes an earlier version live (default: the live version's previous one), after checking that its
-/// objects are in the store: its record, manifest and archive. That is enough for its tiles too, and keeps
-/// rollback O(1): publish writes a version's tiles before its manifest, and gc removes a version's manifest
-/// before any tile only it needed (and holds the lease while it does, which rollback waits for).
+/// objects are in the store: its record, manifest and archive. For the previous version that is enough for
+/// its tiles too, and keeps rollback O(1): it was live, so complete, and gc removes a version's manifest
+/// before any tile only it needed (and holds the lease while it does, which rollback waits for). Any other
+/// version also has its tiles checked, with one listing of the tiles folder.
 pub fn rollback(store: &dyn Store, set: &str, target: Option<&str>) -> Result<RollbackReport, PublishError> {
     let layout = checked(set)?;
     let mut watch = LeaseWatch::start(store, &layout)?;
@@ -67,12 +69,18 @@ pub fn rollback(store: &dyn Store, set: &str, target: Option<&str>) -> Result<Ro
         Some(t) => t.to_owned(),
         None => live.previous.clone().ok_or_else(|| PublishError::NoPrevious { set: set.to_owned() })?,
     };
+    // The previous version was live, so complete; any other may be one that never went live (its publish died
+    // waiting for a gc that removed a tile it had reused): check its tiles too.
+    let check_tiles = live.previous.as_deref() != Some(target.as_str());
     let check = || -> Result<VersionRecord, PublishError> {
         let record = read_record(store, &layout, set, &target)?;
         for key in [layout.manifest(&target), layout.archive(&record.archive_sha256)] {
             if store.head(&key)?.is_none() {
                 return Err(PublishError::MissingObject { key });
             }
+        }
+        if check_tiles && let Some(key) = first_missing_tile(store, &layout, &target)? {
+            return Err(PublishError::MissingObject { key });
         }
         Ok(record)
     };
@@ -159,6 +167,23 @@ pub fn verify(store: &dyn Store, set: &str, version: Option<&str>) -> Result<Ver
     let problem_count = problems.len() as u64;
     problems.truncate(20);
     Ok(VerifyReport { set: set.to_owned(), version, tiles, objects: hashes.len() as u64, problems, problem_count })
+}
+
+/// The first tile of a version that is not in the store, from one listing of the tiles folder (a request per
+/// 1,000 tiles).
+fn first_missing_tile(store: &dyn Store, layout: &Layout, version: &str) -> Result<Option<String>, PublishError> {
+    let key = layout.manifest(version);
+    let (bytes, _) = store.get(&key)?.ok_or_else(|| PublishError::MissingObject { key: key.clone() })?;
+    let present: HashSet<String> = store.list(&layout.tiles_prefix())?.into_iter().map(|l| l.key).collect();
+    let mut reader = ManifestReader::new(key, Cursor::new(bytes))?;
+    let mut missing = Vec::new();
+    while let Some(entry) = reader.next_entry()? {
+        let tile = layout.tile(&entry.hash_hex());
+        if !present.contains(&tile) {
+            missing.push(tile);
+        }
+    }
+    Ok(missing.into_iter().min())
 }
 
 pub(crate) fn checked(set: &str) -> Result<Layout, PublishError> {

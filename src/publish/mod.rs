@@ -72,8 +72,8 @@ pub enum PublishError {
         "{set}: a gc ({holder}) has held the set for over {minutes} minutes; gave up waiting, nothing was swapped: run again when it is done"
     )]
     GcTooLong { set: String, holder: String, minutes: u64 },
-    #[error("{set}: gc lost its lease (it stalled past the lease time and another gc took over); it stopped deleting")]
-    GcLeaseLost { set: String },
+    #[error("{set}: gc lost its lease ({why}); it stopped deleting, the next gc finishes the work")]
+    GcLeaseLost { set: String, why: String },
     #[error("{path}: the MBTiles lacks {missing} tiles of its manifest (were they built together?)")]
     MbtilesMismatch { path: PathBuf, missing: usize },
     #[error("{path}: SQLite: {source}")]

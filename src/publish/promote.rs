@@ -213,20 +213,27 @@ pub fn promote(
         }
         Ok(())
     };
+    // 3. What was checked is what goes live: the whole version, read back from the target. Then, just before
+    // the swap, wait for a gc of the target; if one ran meanwhile, copy again what it removed and check again.
+    let check_target = || -> Result<(), PublishError> {
+        let check = verify(target, set, Some(&version))?;
+        if check.problem_count > 0 {
+            return Err(PublishError::Unverified {
+                set: set.to_owned(),
+                version: version.clone(),
+                problems: check.problem_count,
+                first: check.problems.first().cloned().unwrap_or_default(),
+            });
+        }
+        Ok(())
+    };
     let mut watch = LeaseWatch::start(target, &layout)?;
     copy_missing(true)?;
-    watch.settle(target, &layout, set, &mut || copy_missing(false))?;
-
-    // 3. What was checked is what goes live: the whole version, read back from the target.
-    let check = verify(target, set, Some(&version))?;
-    if check.problem_count > 0 {
-        return Err(PublishError::Unverified {
-            set: set.to_owned(),
-            version,
-            problems: check.problem_count,
-            first: check.problems.first().cloned().unwrap_or_default(),
-        });
-    }
+    check_target()?;
+    watch.settle(target, &layout, set, &mut || {
+        copy_missing(false)?;
+        check_target()
+    })?;
 
     // 4. The swap.
     let pointer = Pointer {
