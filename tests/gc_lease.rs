@@ -349,3 +349,43 @@ fn gc_removes_a_version_an_interrupted_gc_left_without_its_manifest() {
     assert_eq!(store.run(&["versions", "valletta", "--to", &to, "--json"]).as_array().map(Vec::len), Some(1));
     assert_eq!(store.run(&["verify", "valletta", "--to", &to, "--json"])["problem_count"], 0);
 }
+
+/// The real thing, many times: a loop of `tilepress gc --keep 0 --grace 1s` runs while two contents are
+/// published in turn, more than the grace apart, so each publish reuses tiles that are old and unreferenced
+/// (the other content is live) and that gc is after. After every publish the live version must verify.
+#[test]
+fn publishes_alternating_with_a_concurrent_gc_loop_always_leave_a_complete_live_version() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Backend::file(dir.path());
+    let to = store.url();
+    let (a, b) = (valletta(dir.path(), 14.505_271_6), valletta(dir.path(), 14.506_271_6));
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    store.run(&["publish", a.to_str().expect("path"), "--to", &to, "--json"]);
+
+    let gc_loop = {
+        let (stop, to) = (stop.clone(), to.clone());
+        std::thread::spawn(move || {
+            let (mut runs, mut removed) = (0u64, 0u64);
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let out = tilepress(&["gc", "valletta", "--to", &to, "--keep", "0", "--grace", "1s", "--json"]);
+                assert!(out.status.success(), "gc: {}", String::from_utf8_lossy(&out.stderr));
+                let report: Value = serde_json::from_slice(&out.stdout).expect("--json");
+                removed += report["removed_tiles"].as_u64().expect("removed_tiles");
+                runs += 1;
+            }
+            (runs, removed)
+        })
+    };
+    for round in 0..10 {
+        std::thread::sleep(Duration::from_millis(1300));
+        let tileset = if round % 2 == 0 { &b } else { &a };
+        let report = store.run(&["publish", tileset.to_str().expect("path"), "--to", &to, "--json"]);
+        assert_eq!(report["outcome"], "published", "round {round}");
+        let verified = store.run(&["verify", "valletta", "--to", &to, "--json"]);
+        assert_eq!(verified["version"], report["version"], "round {round}");
+        assert_eq!(verified["problem_count"], 0, "round {round}: {verified}");
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (runs, removed) = gc_loop.join().expect("gc loop");
+    assert!(runs > 5 && removed > 0, "gc ran {runs} times and removed {removed} tiles: the race was not exercised");
+}

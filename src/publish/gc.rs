@@ -1,6 +1,6 @@
 //! `gc`: removes what no retained version needs. Mark: the tiles and archive of the live version, the last N
-//! versions, any version named by the operator and any version younger than the grace period (a publish in
-//! flight). Sweep: tiles, archives and version files not marked, never anything younger than the grace period.
+//! versions, any version named by the operator, any version younger than the grace period and any version
+//! created since the last pointer swap (a publish in flight). Sweep: tiles, archives and version files not marked, never anything younger than the grace period.
 //! History records are never removed.
 //!
 //! gc holds the set's lease (`lease.rs`) while it works, so that a publish that reuses an old tile cannot
@@ -189,6 +189,18 @@ fn mark_and_sweep(
             other => other?,
         }
         sweep.renew()?;
+    }
+    // A version created since the last swap is a publish or promote on its way to its swap (it may have waited
+    // for a gc longer than the grace period): keep it. If it was abandoned, the next swap makes it fair game.
+    let last_swap = read_pointer(store, layout)?.map(|(pointer, _)| pointer.swapped_at).unwrap_or_default();
+    let unmarked: Vec<&String> =
+        versions.iter().map(|(v, _)| v).filter(|v| !sweep.marked.versions.contains(*v)).collect();
+    for version in unmarked {
+        let Ok(record) = read_record(store, layout, set, version) else { continue };
+        // (Times are to the second: one created in the second of the swap is left to the grace period.)
+        if record.created_at > last_swap {
+            sweep.marked.add(store, layout, set, version)?;
+        }
     }
 
     // Versions first (manifest, then record: a version without its record is invisible to `versions` and
