@@ -169,21 +169,30 @@ pub fn verify(store: &dyn Store, set: &str, version: Option<&str>) -> Result<Ver
     Ok(VerifyReport { set: set.to_owned(), version, tiles, objects: hashes.len() as u64, problems, problem_count })
 }
 
-/// The first tile of a version that is not in the store, from one listing of the tiles folder (a request per
-/// 1,000 tiles).
+/// The tiles of a manifest that are not in the store, from one listing of the tiles folder (a request per 1,000
+/// tiles).
+pub(crate) fn missing_tiles(
+    store: &dyn Store,
+    layout: &Layout,
+    manifest_name: String,
+    manifest_bytes: &[u8],
+) -> Result<HashSet<[u8; 32]>, PublishError> {
+    let present: HashSet<String> = store.list(&layout.tiles_prefix())?.into_iter().map(|l| l.key).collect();
+    let mut reader = ManifestReader::new(manifest_name, Cursor::new(manifest_bytes))?;
+    let mut missing = HashSet::new();
+    while let Some(entry) = reader.next_entry()? {
+        if !present.contains(&layout.tile(&entry.hash_hex())) {
+            missing.insert(entry.sha256);
+        }
+    }
+    Ok(missing)
+}
+
+/// The first tile of a version that is not in the store.
 fn first_missing_tile(store: &dyn Store, layout: &Layout, version: &str) -> Result<Option<String>, PublishError> {
     let key = layout.manifest(version);
     let (bytes, _) = store.get(&key)?.ok_or_else(|| PublishError::MissingObject { key: key.clone() })?;
-    let present: HashSet<String> = store.list(&layout.tiles_prefix())?.into_iter().map(|l| l.key).collect();
-    let mut reader = ManifestReader::new(key, Cursor::new(bytes))?;
-    let mut missing = Vec::new();
-    while let Some(entry) = reader.next_entry()? {
-        let tile = layout.tile(&entry.hash_hex());
-        if !present.contains(&tile) {
-            missing.push(tile);
-        }
-    }
-    Ok(missing.into_iter().min())
+    Ok(missing_tiles(store, layout, key, &bytes)?.iter().map(|sha| layout.tile(&hex::encode(sha))).min())
 }
 
 pub(crate) fn checked(set: &str) -> Result<Layout, PublishError> {

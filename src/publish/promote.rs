@@ -15,7 +15,7 @@ use tracing::info;
 use super::lease::LeaseWatch;
 use super::manage::{checked, read_record, verify, version_or_live};
 use super::records::{DiffSummary, Pointer, utc_now};
-use super::store::{Condition, HashingWriter, IMMUTABLE, PutOptions, Store, StoreError};
+use super::store::{HashingWriter, PutOptions, Store, StoreError, immutable, put_immutable};
 use super::upload::{check_shrink, put_tile, tile_put_options};
 use super::{PublishError, read_pointer, swap_pointer};
 use crate::manifest::{self, Change, ManifestReader};
@@ -151,12 +151,6 @@ pub fn promote(
         .num_threads(COPY_THREADS)
         .build()
         .map_err(|e| StoreError::Io { location: target.location(), source: std::io::Error::other(e) })?;
-    let immutable = |content_type| PutOptions {
-        content_type,
-        content_encoding: None,
-        cache_control: IMMUTABLE,
-        condition: Condition::IfAbsent,
-    };
     let archive_key = layout.archive(&record.archive_sha256);
     let record_key = layout.version_record(&version);
     let (record_bytes, _) =
@@ -200,13 +194,9 @@ pub fn promote(
         for (key, data, content_type) in
             [(&manifest_key, &manifest_bytes, "application/zstd"), (&record_key, &record_bytes, "application/json")]
         {
-            if target.head(key)?.is_some() {
+            if !put_immutable(target, key, data, content_type)? {
                 skip();
                 continue;
-            }
-            match target.put(key, data, &immutable(content_type)) {
-                Ok(_) | Err(StoreError::PreconditionFailed { .. }) => {}
-                Err(e) => return Err(e.into()),
             }
             copied.fetch_add(1, Ordering::Relaxed);
             copied_bytes.fetch_add(data.len() as u64, Ordering::Relaxed);

@@ -32,6 +32,28 @@ pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 /// Cache-Control of the pointer.
 pub const SHORT_LIVED: &str = "public, max-age=30";
 
+/// Options of an immutable, create-only object (archive, manifest, record).
+pub fn immutable(content_type: &'static str) -> PutOptions {
+    PutOptions { content_type, content_encoding: None, cache_control: IMMUTABLE, condition: Condition::IfAbsent }
+}
+
+/// Writes an immutable object unless the store has it; `false` if it was already there. A create that loses
+/// to a concurrent identical one counts as written (the key names the content, so it is the same object).
+pub fn put_immutable(
+    store: &dyn Store,
+    key: &str,
+    data: &[u8],
+    content_type: &'static str,
+) -> Result<bool, StoreError> {
+    if store.head(key)?.is_some() {
+        return Ok(false);
+    }
+    match store.put(key, data, &immutable(content_type)) {
+        Ok(_) | Err(StoreError::PreconditionFailed { .. }) => Ok(true),
+        Err(e) => Err(e),
+    }
+}
+
 /// The error of a store; every variant names the store location or key.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -12,8 +12,9 @@ use serde::Serialize;
 use tracing::info;
 
 use super::lease::LeaseWatch;
+use super::manage::missing_tiles;
 use super::records::{DiffSummary, Layout, Pointer, VersionRecord, utc_now, version_id};
-use super::store::{Condition, IMMUTABLE, PutOptions, Store, StoreError};
+use super::store::{Condition, IMMUTABLE, PutOptions, Store, StoreError, immutable, put_immutable};
 use super::{PublishError, check_set_name, read_pointer, swap_pointer};
 use crate::manifest::{self, Change, ManifestReader};
 
@@ -183,23 +184,13 @@ pub fn publish(store: &dyn Store, request: &PublishRequest<'_>) -> Result<Publis
     let (archive_sha, archive_size) = manifest::sha256_file(request.mbtiles)
         .map_err(|source| StoreError::Io { location: request.mbtiles.display().to_string(), source })?;
     let archive_sha = hex::encode(archive_sha);
-    let immutable = |content_type| PutOptions {
-        content_type,
-        content_encoding: None,
-        cache_control: IMMUTABLE,
-        condition: Condition::IfAbsent,
-    };
     let put_once = |key: String, data: &[u8], content_type: &'static str| -> Result<(), PublishError> {
-        if store.head(&key)?.is_some() {
+        if put_immutable(store, &key, data, content_type)? {
+            uploaded.fetch_add(1, Ordering::Relaxed);
+            uploaded_bytes.fetch_add(data.len() as u64, Ordering::Relaxed);
+        } else {
             skipped.fetch_add(1, Ordering::Relaxed);
-            return Ok(());
         }
-        match store.put(&key, data, &immutable(content_type)) {
-            Ok(_) | Err(StoreError::PreconditionFailed { .. }) => {}
-            Err(e) => return Err(e.into()),
-        }
-        uploaded.fetch_add(1, Ordering::Relaxed);
-        uploaded_bytes.fetch_add(data.len() as u64, Ordering::Relaxed);
         Ok(())
     };
     let archive_key = layout.archive(&archive_sha);
@@ -232,14 +223,7 @@ pub fn publish(store: &dyn Store, request: &PublishRequest<'_>) -> Result<Publis
     // 3. If a gc ran meanwhile, it may have removed an old tile this publish found and skipped: put back every
     // tile of the version that is missing now.
     watch.settle(store, &layout, set, &mut || {
-        let present: HashSet<String> = store.list(&layout.tiles_prefix())?.into_iter().map(|l| l.key).collect();
-        let mut missing: HashSet<[u8; 32]> = HashSet::new();
-        let mut reader = ManifestReader::new(manifest_name.clone(), Cursor::new(&manifest_bytes))?;
-        while let Some(entry) = reader.next_entry()? {
-            if !present.contains(&layout.tile(&entry.hash_hex())) {
-                missing.insert(entry.sha256);
-            }
-        }
+        let mut missing = missing_tiles(store, &layout, manifest_name.clone(), &manifest_bytes)?;
         let missing = tile_blobs(request.mbtiles, &mut missing)?;
         pool.install(|| {
             missing.par_iter().try_for_each(|(sha, data)| {
@@ -252,17 +236,8 @@ pub fn publish(store: &dyn Store, request: &PublishRequest<'_>) -> Result<Publis
         if store.head(&archive_key)?.is_none() {
             store.put_file(&archive_key, request.mbtiles, &immutable("application/vnd.sqlite3"))?;
         }
-        for (key, data, content_type) in [
-            (layout.manifest(&report.version), &manifest_bytes, "application/zstd"),
-            (layout.version_record(&report.version), &body, "application/json"),
-        ] {
-            if store.head(&key)?.is_none() {
-                match store.put(&key, data, &immutable(content_type)) {
-                    Ok(_) | Err(StoreError::PreconditionFailed { .. }) => {}
-                    Err(e) => return Err(e.into()),
-                }
-            }
-        }
+        put_immutable(store, &layout.manifest(&report.version), &manifest_bytes, "application/zstd")?;
+        put_immutable(store, &layout.version_record(&report.version), &body, "application/json")?;
         if !missing.is_empty() {
             info!(set, tiles = missing.len(), "put back tiles a gc removed during this publish");
         }
