@@ -3,7 +3,7 @@ CARGO ?= cargo
 TILESET ?= tilesets/default.toml
 export TILEPRESS_PYTHON ?= $(CURDIR)/.venv/bin/python
 
-.PHONY: run test test-deps test-infra audit lint fmt bench bench-compare compat ci doc clean
+.PHONY: run test test-deps test-infra audit lint fmt bench bench-compare compat ci doc clean soak
 
 ## Build the embedded default tileset from fixtures/ into out/default.mbtiles (+ manifest) and publish it as a
 ## new version to the local store out/store (no network, no cloud). Rerun: identical content, no new version.
@@ -48,6 +48,11 @@ bench:
 ## Only the side-by-side build timing.
 bench-compare:
 	scripts/bench-vs-ogr2ogr.sh
+
+## The store model test (random publish / rollback / gc / promote sequences, kills, concurrent gc) at 100,000
+## cases per store, release build; `make test` runs it at 150.
+soak:
+	PROPTEST_CASES=100000 $(CARGO) test --release --test store_model
 
 ## `mbtiles validate` (martin's tool, crates.io mbtiles 0.19.1) on our output; a slow first install.
 compat:

@@ -154,13 +154,32 @@ pub fn publish(args: PublishArgs, metrics: &mut RunMetrics) -> tilepress::Result
     let tileset = Tileset::load(&args.tileset)?;
     metrics.set_tileset(&tileset.name);
     let set = match &args.region {
+        // Also with --mbtiles: a region the tileset does not define must not become a new set in the store.
+        Some(region) if !tileset.regions.contains_key(region) => {
+            return Err(tilepress::Error::Build(tilepress::pipeline::BuildError::UnknownRegion {
+                path: args.tileset.clone(),
+                region: region.clone(),
+                known: tileset.regions.keys().cloned().collect::<Vec<_>>().join(", "),
+            }));
+        }
         Some(region) => format!("{}.{region}", tileset.name),
         None => tileset.name.clone(),
     };
     let store = open_store(&args.to, args.endpoint.as_deref())?;
+    // The manifest of a given MBTiles: a temporary file with a random name (O_EXCL) in out/, removed when it drops.
+    let mut given_manifest = None;
     let (mbtiles, manifest_path) = match &args.mbtiles {
         Some(path) => {
-            let manifest_path = std::env::temp_dir().join(format!("tilepress-{}.manifest.zst", std::process::id()));
+            let local =
+                |source| publish::PublishError::from(publish::StoreError::Io { location: "out".to_owned(), source });
+            std::fs::create_dir_all("out").map_err(local)?;
+            let temp = tempfile::Builder::new()
+                .prefix(".tilepress-")
+                .suffix(".manifest.zst")
+                .tempfile_in("out")
+                .map_err(local)?;
+            let manifest_path = temp.path().to_owned();
+            given_manifest = Some(temp);
             manifest::manifest_of_mbtiles(path, &manifest_path)?;
             (path.clone(), manifest_path)
         }
@@ -198,11 +217,10 @@ pub fn publish(args: PublishArgs, metrics: &mut RunMetrics) -> tilepress::Result
         max_shrink: tileset.max_shrink,
     };
     let result = publish::publish(store.as_ref(), &request);
-    if args.mbtiles.is_some() {
-        let _ = std::fs::remove_file(&manifest_path);
-    } else {
+    if given_manifest.is_none() {
         keep_build(&mbtiles, &manifest_path, &set);
     }
+    drop(given_manifest);
     metrics.record_retries(store.retries());
     let report = result?;
     let live = matches!(report.outcome.as_str(), "published" | "unchanged").then_some((report.tiles, report.bytes));

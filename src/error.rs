@@ -45,7 +45,9 @@ impl Error {
             Error::Render(_) => 5,
             Error::Publish(PublishError::Store(_) | PublishError::Sqlite { .. }) => 5,
             Error::Publish(PublishError::Manifest(_)) => 6,
-            Error::Publish(PublishError::Unverified { .. } | PublishError::DamagedObject { .. }) => 8,
+            Error::Publish(
+                PublishError::Unverified { .. } | PublishError::DamagedObject { .. } | PublishError::Untrusted { .. },
+            ) => 8,
             // Refused: a lost race, the shrink guard, an unknown version, a broken pointer.
             Error::Publish(_) => 7,
         }
@@ -64,7 +66,9 @@ impl Error {
             Error::Archive(_) => "archive",
             Error::Manifest(_) | Error::Publish(PublishError::Manifest(_)) => "manifest",
             Error::Publish(PublishError::Store(_)) => "store",
-            Error::Publish(PublishError::Unverified { .. } | PublishError::DamagedObject { .. }) => "verify",
+            Error::Publish(
+                PublishError::Unverified { .. } | PublishError::DamagedObject { .. } | PublishError::Untrusted { .. },
+            ) => "verify",
             Error::Publish(_) => "publish",
         }
     }

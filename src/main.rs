@@ -82,6 +82,27 @@ fn report(err: &tilepress::Error, metrics: &RunMetrics) {
     eprintln!("error: {err}");
 }
 
+/// Crates whose logs may carry credentials or signed requests.
+const SDK_TARGETS: &[&str] = &[
+    "aws_config",
+    "aws_credential_types",
+    "aws_runtime",
+    "aws_sdk_s3",
+    "aws_sdk_sso",
+    "aws_sdk_ssooidc",
+    "aws_sdk_sts",
+    "aws_sigv4",
+    "aws_smithy_runtime",
+    "aws_smithy_runtime_api",
+    "aws_smithy_http",
+    "aws_smithy_http_client",
+    "aws_smithy_types",
+    "hyper",
+    "hyper_util",
+    "h2",
+    "rustls",
+];
+
 fn init_logging(cli: &Cli) {
     let default = match (cli.quiet, cli.verbose) {
         (true, _) => "warn",
@@ -89,7 +110,14 @@ fn init_logging(cli: &Cli) {
         (false, 1) => "debug",
         (false, _) => "trace",
     };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let mut filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    // The AWS SDK's debug and trace output shows request headers, signing steps and credentials (the access key
+    // ID at least): capped whatever RUST_LOG or -vv asks for, so that no credential reaches a log.
+    for target in SDK_TARGETS {
+        if let Ok(directive) = format!("{target}=info").parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     let result = match cli.log_format {
         LogFormat::Json => builder.json().try_init(),

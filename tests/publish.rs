@@ -194,9 +194,16 @@ fn gc_removes_only_what_no_kept_version_needs() {
         (Some(0), Some(0))
     );
     assert_eq!(young["kept_versions"], serde_json::json!([v1, v2, v3]));
-    assert_eq!(count_files(&store), before + 1, "only the gc lease, released, was written");
+    // Written: the gc lease (and the claim of its release), and the fence: the pointer's claim and its history
+    // record (see docs/store-protocol.md).
+    assert_eq!(count_files(&store), before + 4, "only the gc lease and its fence were written");
     assert!(std::fs::read_to_string(store.join("valletta/gc.lock")).expect("lease").contains("\"done\""));
-    let before = before + 1;
+    let history: Value = serde_json::from_slice(
+        &std::fs::read(store.join("valletta/history/00000000000000000004.json")).expect("fence"),
+    )
+    .expect("json");
+    assert_eq!((&history["action"], &history["version"]), (&serde_json::json!("gc"), &serde_json::json!(v3)));
+    let before = before + 4;
     // A dry run says what would go and removes nothing.
     let dry = run_json(&["gc", "valletta", "--to", &to, "--keep", "0", "--grace", "0", "--dry-run", "--json"]);
     assert_eq!(dry["removed_tiles"], 10);

@@ -25,10 +25,17 @@ pub const DEFAULT_BUFFER: u32 = 64;
 pub const DEFAULT_SIMPLIFY: f64 = 1.0;
 /// Default cap on one stored (gzip-compressed) tile.
 pub const DEFAULT_MAX_TILE_BYTES: usize = 500 * 1024;
+/// Default cap on one tile's uncompressed MVT bytes: a tile that gzip shrinks a hundredfold (millions of
+/// identical points) is small on disk but a memory bomb for every client that opens it.
+pub const DEFAULT_MAX_TILE_RAW_BYTES: usize = 4 << 20;
 /// Default share of the live version's tiles or bytes a publish may remove without `--allow-shrink`.
 pub const DEFAULT_MAX_SHRINK: f64 = 0.20;
 /// Default cap on the features of one tile.
 pub const DEFAULT_MAX_TILE_FEATURES: usize = 200_000;
+
+/// The longest tileset, region or layer name: a set name (`NAME.REGION`) becomes a folder of the store and part
+/// of every object key, which S3 limits to 1,024 bytes.
+pub const MAX_NAME_LEN: usize = 64;
 
 /// The error of the config stage; every variant names the tileset file.
 #[derive(Debug, thiserror::Error)]
@@ -131,12 +138,18 @@ impl TileFormat {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     pub max_tile_bytes: usize,
+    /// Uncompressed MVT bytes (the size a client inflates the tile to).
+    pub max_tile_raw_bytes: usize,
     pub max_tile_features: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_tile_bytes: DEFAULT_MAX_TILE_BYTES, max_tile_features: DEFAULT_MAX_TILE_FEATURES }
+        Limits {
+            max_tile_bytes: DEFAULT_MAX_TILE_BYTES,
+            max_tile_raw_bytes: DEFAULT_MAX_TILE_RAW_BYTES,
+            max_tile_features: DEFAULT_MAX_TILE_FEATURES,
+        }
     }
 }
 
@@ -209,6 +222,9 @@ impl Tileset {
         if raw.name.trim().is_empty() {
             return Err(invalid("name", "must not be empty".to_owned()));
         }
+        if raw.name.len() > MAX_NAME_LEN {
+            return Err(invalid("name", format!("is {} characters long; at most {MAX_NAME_LEN}", raw.name.len())));
+        }
         if !raw.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
             return Err(invalid("name", format!("`{}` may hold only letters, digits, `-` and `_`", raw.name)));
         }
@@ -243,6 +259,8 @@ impl Tileset {
         let limits = Limits {
             max_tile_bytes: positive(raw.limits.max_tile_bytes, DEFAULT_MAX_TILE_BYTES)
                 .map_err(|m| invalid("limits.max_tile_bytes", m))?,
+            max_tile_raw_bytes: positive(raw.limits.max_tile_raw_bytes, DEFAULT_MAX_TILE_RAW_BYTES)
+                .map_err(|m| invalid("limits.max_tile_raw_bytes", m))?,
             max_tile_features: positive(raw.limits.max_tile_features, DEFAULT_MAX_TILE_FEATURES)
                 .map_err(|m| invalid("limits.max_tile_features", m))?,
         };
@@ -253,6 +271,9 @@ impl Tileset {
         let mut regions = BTreeMap::new();
         for (name, region) in raw.regions {
             let key = format!("regions.{name}");
+            if name.is_empty() || name.len() > MAX_NAME_LEN {
+                return Err(invalid(&key, format!("a region name has 1 to {MAX_NAME_LEN} characters")));
+            }
             if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
                 return Err(invalid(&key, "a region name may hold only letters, digits, `-` and `_`".to_owned()));
             }

@@ -47,6 +47,7 @@ fn default_format() -> String {
 #[serde(deny_unknown_fields)]
 pub struct RawLimits {
     pub max_tile_bytes: Option<i64>,
+    pub max_tile_raw_bytes: Option<i64>,
     pub max_tile_features: Option<i64>,
 }
 

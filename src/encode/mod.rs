@@ -2,7 +2,7 @@
 //!
 //! Cap policy (deterministic): a tile over `max_tile_features` first loses its smallest features (polygon
 //! area, line length; points weigh nothing; ties drop the later feature first) down to the cap; a tile whose
-//! gzip size is over `max_tile_bytes` then loses its smallest features in proportion to the excess, at most
+//! gzip size is over `max_tile_bytes` (or whose uncompressed size is over `max_tile_raw_bytes`) then loses its smallest features in proportion to the excess, at most
 //! [`MAX_CAP_ROUNDS`] times, and if it is still too big it is left out whole. Every dropped feature is counted.
 
 pub mod mvt;
@@ -89,10 +89,12 @@ pub fn encode_capped(
         }
         let raw = if kept == total { encode_tile(layers) } else { encode_tile(&filtered(layers, &keep)) };
         let data = gzip(&raw).map_err(gzip_err)?;
-        if data.len() <= limits.max_tile_bytes {
+        if data.len() <= limits.max_tile_bytes && raw.len() <= limits.max_tile_raw_bytes {
             return Ok(Some(EncodedTile { data, features: kept as u64, dropped: (total - kept) as u64 }));
         }
-        let ratio = limits.max_tile_bytes as f64 / data.len() as f64;
+        // Both sizes count: the stored (gzip) one and the one a client inflates it to.
+        let ratio =
+            (limits.max_tile_bytes as f64 / data.len() as f64).min(limits.max_tile_raw_bytes as f64 / raw.len() as f64);
         let target = ((kept as f64) * ratio * 0.9).floor() as usize;
         drop_until(&mut keep, target.min(kept.saturating_sub(1)), &mut kept);
     }
@@ -132,7 +134,7 @@ mod tests {
             buffer: 0,
             features: geoms.iter().zip(&props).map(|(g, p)| TileFeature { properties: p, geom: g }).collect(),
         };
-        let limits = Limits { max_tile_bytes: 1 << 20, max_tile_features: 3 };
+        let limits = Limits { max_tile_bytes: 1 << 20, max_tile_features: 3, ..Limits::default() };
         let out = encode_capped(std::slice::from_ref(&layer), &limits, "0/0/0").expect("encodes").expect("a tile");
         assert_eq!((out.features, out.dropped), (3, 7));
         let again = encode_capped(&[layer], &limits, "0/0/0").expect("encodes").expect("a tile");
@@ -151,7 +153,7 @@ mod tests {
             features: geoms.iter().zip(&props).map(|(g, p)| TileFeature { properties: p, geom: g }).collect(),
         };
         for cap in [100_000, 10_000, 2_000, 50] {
-            let limits = Limits { max_tile_bytes: cap, max_tile_features: 200_000 };
+            let limits = Limits { max_tile_bytes: cap, max_tile_features: 200_000, ..Limits::default() };
             match encode_capped(std::slice::from_ref(&layer), &limits, "1/0/0").expect("encodes") {
                 Some(tile) => {
                     assert!(tile.data.len() <= cap, "cap {cap}: {} bytes", tile.data.len());
@@ -160,6 +162,26 @@ mod tests {
                 None => assert!(cap < 200, "only a tiny cap may leave nothing (cap {cap})"),
             }
         }
+    }
+
+    #[test]
+    fn a_tile_that_inflates_past_the_raw_cap_loses_features() {
+        // 20,000 copies of one point: gzip makes them tiny, a client would inflate them whole.
+        let geoms: Vec<PieceGeom> = (0..20_000).map(|_| PieceGeom::Points(vec![[100, 100]])).collect();
+        let props: Vec<Vec<(String, Value)>> = (0..20_000).map(|_| Vec::new()).collect();
+        let layer = TileLayer {
+            name: "l",
+            buffer: 0,
+            features: geoms.iter().zip(&props).map(|(g, p)| TileFeature { properties: p, geom: g }).collect(),
+        };
+        let raw_cap = 50_000;
+        let limits = Limits { max_tile_raw_bytes: raw_cap, ..Limits::default() };
+        let tile = encode_capped(std::slice::from_ref(&layer), &limits, "1/0/0").expect("encodes").expect("a tile");
+        assert!(tile.data.len() < 10_000, "small on disk: {}", tile.data.len());
+        let mut raw = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&tile.data[..]), &mut raw).expect("gunzip");
+        assert!(raw.len() <= raw_cap, "inflates to {} bytes, over the {raw_cap} cap", raw.len());
+        assert!(tile.dropped > 0 && tile.features + tile.dropped == 20_000);
     }
 
     #[test]

@@ -1,33 +1,104 @@
-//! The `file://` store: objects are files under a folder. A put writes a temporary file and renames it into
-//! place (readers see the old object or the new one); a conditional put takes a lock file (created with
-//! O_EXCL) around its check-and-rename, which makes it a compare-and-swap among publishers on one machine or
-//! one shared filesystem. ETags are the SHA-256 of the content.
+//! The `file://` store: objects are files under a folder, which may be shared by several hosts (NFS, a pod
+//! volume). Every write goes to a temporary file (the `tempfile` crate: random name, `O_EXCL`) in the store's
+//! `.tmp/`, is fsynced, then put in place by `rename(2)` or `link(2)`, and the folder is fsynced after it.
+//!
+//! Conditional writes need neither locks, process ids nor clocks (see `docs/store-protocol.md`):
+//! - create-only ([`Condition::IfAbsent`]) is `link(2)` of the temporary file to the key, which fails if the key
+//!   exists: atomic on local filesystems and on NFS alike;
+//! - compare-and-swap ([`Condition::IfMatch`] with ETag E) is a create-only *claim*: `KEY.cas/E`, a hard link to
+//!   the new content. Only one writer can create the claim for E, so only one can replace E. The claim is then
+//!   renamed over the key as well. A reader that finds a claim for the content it read follows it (the key file
+//!   lags behind a writer that stalled or died between its claim and its rename), so every reader sees the
+//!   winner, and writers put the newest content back in the key file when it lags.
+//!
+//! ETags are the SHA-256 of the content; an object written by compare-and-swap must never come back to an earlier
+//! content (pointers carry their generation, leases a random token), which keeps claims unambiguous. Links are
+//! never followed: a symbolic link anywhere under the store is refused, and listings report and skip them.
 
-use std::fs::{self, OpenOptions};
-use std::io::{ErrorKind, Write};
+use std::fs;
+use std::io::{ErrorKind, Read, Write};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::store::{Condition, Listed, PutOptions, Store, StoreError, check_key};
 
-/// How long a conditional put waits for another publisher's lock before giving up.
-const LOCK_WAIT: Duration = Duration::from_secs(10);
-/// A lock older than this was left by a crashed publisher and may be broken (sooner when its process is gone).
-const STALE_LOCK: Duration = Duration::from_secs(120);
+/// Suffix of the folder of compare-and-swap claims beside a key.
+const CLAIMS: &str = ".cas";
+/// Claims followed at most in one read (a cycle would mean an object came back to an earlier content).
+const MAX_CHAIN: usize = 100_000;
 
 pub struct FileStore {
     root: PathBuf,
 }
 
 impl FileStore {
+    /// A store at `root`; nothing is created until the first write (read-only commands create nothing).
     pub fn new(root: PathBuf) -> Result<FileStore, StoreError> {
-        fs::create_dir_all(root.join(".tmp")).map_err(|source| io(&root, source))?;
         Ok(FileStore { root })
     }
 
+    /// The path of a key, refusing one that passes through a symbolic link.
     fn path(&self, key: &str) -> Result<PathBuf, StoreError> {
         check_key(key)?;
+        let mut path = self.root.clone();
+        for part in key.split('/') {
+            path.push(part);
+            match fs::symlink_metadata(&path) {
+                Ok(meta) if meta.file_type().is_symlink() => return Err(StoreError::Symlink { key: key.to_owned() }),
+                Ok(_) => {}
+                Err(e) if e.kind() == ErrorKind::NotFound => break,
+                Err(e) => return Err(io(&path, e)),
+            }
+        }
         Ok(self.root.join(key))
+    }
+
+    fn claims(path: &Path) -> PathBuf {
+        let mut name = path.file_name().unwrap_or_default().to_os_string();
+        name.push(CLAIMS);
+        path.with_file_name(name)
+    }
+
+    /// A temporary file holding `data`, fsynced, in the store's own `.tmp/` (same filesystem as the keys).
+    fn temp_with(&self, data: &[u8]) -> Result<tempfile::NamedTempFile, StoreError> {
+        let dir = self.root.join(".tmp");
+        fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
+        let mut temp = tempfile::Builder::new().prefix("put-").tempfile_in(&dir).map_err(|e| io(&dir, e))?;
+        temp.write_all(data).and_then(|()| temp.as_file().sync_all()).map_err(|e| io(temp.path(), e))?;
+        Ok(temp)
+    }
+
+    /// The key's content as readers must see it: the key file, then every claim that replaced it.
+    fn resolve(&self, path: &Path) -> Result<Option<(Vec<u8>, String)>, StoreError> {
+        let Some(mut data) = read_file(path, u64::MAX)? else { return Ok(None) };
+        let claims = Self::claims(path);
+        let mut tag = etag(&data);
+        for _ in 0..MAX_CHAIN {
+            match read_file(&claims.join(&tag), u64::MAX)? {
+                Some(next) => {
+                    data = next;
+                    tag = etag(&data);
+                }
+                None => return Ok(Some((data, tag))),
+            }
+        }
+        Err(io(path, std::io::Error::other("compare-and-swap claims form a cycle")))
+    }
+
+    /// Puts the newest content back in the key file when it lags behind its claims (a writer stalled or died
+    /// between its claim and its rename, or renamed late over a newer one).
+    fn repair(&self, path: &Path) -> Result<(), StoreError> {
+        for _ in 0..8 {
+            let on_disk = read_file(path, u64::MAX)?.map(|d| etag(&d));
+            let Some((data, tag)) = self.resolve(path)? else { return Ok(()) };
+            if on_disk.as_deref() == Some(tag.as_str()) {
+                return Ok(());
+            }
+            let temp = self.temp_with(&data)?;
+            temp.persist(path).map_err(|e| io(path, e.error))?;
+            sync_parent(path)?;
+        }
+        Ok(())
     }
 }
 
@@ -39,22 +110,72 @@ fn etag(data: &[u8]) -> String {
     hex::encode(crate::manifest::sha256(data))
 }
 
+/// A file's bytes (at most `max_bytes`), `None` if absent.
+fn read_file(path: &Path, max_bytes: u64) -> Result<Option<Vec<u8>>, StoreError> {
+    let mut file = match fs::File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io(path, e)),
+    };
+    let size = file.metadata().map_err(|e| io(path, e))?.len();
+    if size > max_bytes {
+        return Err(StoreError::TooLarge { key: path.display().to_string(), size, limit: max_bytes });
+    }
+    let mut data = Vec::with_capacity(size as usize);
+    Read::by_ref(&mut file).take(max_bytes.saturating_add(1)).read_to_end(&mut data).map_err(|e| io(path, e))?;
+    if data.len() as u64 > max_bytes {
+        return Err(StoreError::TooLarge {
+            key: path.display().to_string(),
+            size: data.len() as u64,
+            limit: max_bytes,
+        });
+    }
+    Ok(Some(data))
+}
+
+/// fsync of the folder holding `path`, so that a rename or link survives a power loss.
+fn sync_parent(path: &Path) -> Result<(), StoreError> {
+    let Some(parent) = path.parent() else { return Ok(()) };
+    fs::File::open(parent).and_then(|dir| dir.sync_all()).map_err(|e| io(parent, e))
+}
+
+/// Creates `path` as a hard link to `temp` (create-only); `false` if something is there already.
+fn link_new(temp: &Path, path: &Path) -> Result<bool, StoreError> {
+    match fs::hard_link(temp, path) {
+        Ok(()) => {
+            sync_parent(path)?;
+            Ok(true)
+        }
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(io(path, e)),
+    }
+}
+
 impl Store for FileStore {
     fn location(&self) -> String {
         let abs = fs::canonicalize(&self.root).unwrap_or_else(|_| self.root.clone());
         format!("file://{}", abs.display())
     }
 
-    fn get(&self, key: &str) -> Result<Option<(Vec<u8>, String)>, StoreError> {
+    fn get(&self, key: &str, max_bytes: u64) -> Result<Option<(Vec<u8>, String)>, StoreError> {
         let path = self.path(key)?;
-        match fs::read(&path) {
-            Ok(data) => {
-                let tag = etag(&data);
-                Ok(Some((data, tag)))
+        if Self::claims(&path).is_dir() {
+            let resolved = self.resolve(&path)?;
+            if let Some((data, _)) = &resolved
+                && data.len() as u64 > max_bytes
+            {
+                return Err(StoreError::TooLarge { key: key.to_owned(), size: data.len() as u64, limit: max_bytes });
             }
-            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(io(&path, e)),
+            return Ok(resolved);
         }
+        let too_large = |e: StoreError| match e {
+            StoreError::TooLarge { size, limit, .. } => StoreError::TooLarge { key: key.to_owned(), size, limit },
+            e => e,
+        };
+        Ok(read_file(&path, max_bytes).map_err(too_large)?.map(|data| {
+            let tag = etag(&data);
+            (data, tag)
+        }))
     }
 
     fn read_into(&self, key: &str, sink: &mut dyn std::io::Write) -> Result<bool, StoreError> {
@@ -83,36 +204,44 @@ impl Store for FileStore {
         if let Some(parent) = path.parent() {
             fs::create_dir_all(parent).map_err(|e| io(parent, e))?;
         }
-        let temp = self.root.join(".tmp").join(format!("{}-{}", std::process::id(), unique()));
-        {
-            let mut file = fs::File::create(&temp).map_err(|e| io(&temp, e))?;
-            file.write_all(data).and_then(|()| file.sync_all()).map_err(|e| io(&temp, e))?;
-        }
-        let result = match &options.condition {
-            Condition::Always => fs::rename(&temp, &path).map_err(|e| io(&path, e)),
-            condition => {
-                let _lock = Lock::take(&path)?;
-                let current = match fs::read(&path) {
-                    Ok(bytes) => Some(etag(&bytes)),
-                    Err(e) if e.kind() == ErrorKind::NotFound => None,
-                    Err(e) => return Err(io(&path, e)),
-                };
-                let allowed = match condition {
-                    Condition::IfAbsent => current.is_none(),
-                    Condition::IfMatch(expected) => current.as_deref() == Some(expected.as_str()),
-                    Condition::Always => true,
-                };
-                if allowed {
-                    fs::rename(&temp, &path).map_err(|e| io(&path, e))
-                } else {
-                    Err(StoreError::PreconditionFailed { key: key.to_owned() })
+        // The temporary file is removed when `temp` drops, on every path (also when a link was made: the key
+        // keeps the content).
+        let temp = self.temp_with(data)?;
+        let new_tag = etag(data);
+        match &options.condition {
+            Condition::Always => {
+                temp.persist(&path).map_err(|e| io(&path, e.error))?;
+                sync_parent(&path)?;
+            }
+            Condition::IfAbsent => {
+                if !link_new(temp.path(), &path)? {
+                    return Err(StoreError::PreconditionFailed { key: key.to_owned() });
                 }
             }
-        };
-        if result.is_err() {
-            let _ = fs::remove_file(&temp);
+            Condition::IfMatch(expected) => {
+                let current = self.resolve(&path)?.map(|(_, tag)| tag);
+                if current.as_deref() != Some(expected.as_str()) {
+                    return Err(StoreError::PreconditionFailed { key: key.to_owned() });
+                }
+                if new_tag == *expected {
+                    // The same bytes again: nothing changes (as if it had happened just before any rival write).
+                    return Ok(new_tag);
+                }
+                let claims = Self::claims(&path);
+                fs::create_dir_all(&claims).map_err(|e| io(&claims, e))?;
+                // The claim: whoever creates it replaced `expected`; everyone else lost. The claim keeps its own
+                // file (inode): whatever later happens to the key file, it stays the record of this swap.
+                if !link_new(temp.path(), &claims.join(expected))? {
+                    return Err(StoreError::PreconditionFailed { key: key.to_owned() });
+                }
+                drop(temp);
+                let copy = self.temp_with(data)?;
+                copy.persist(&path).map_err(|e| io(&path, e.error))?;
+                sync_parent(&path)?;
+                self.repair(&path)?;
+            }
         }
-        result.map(|()| etag(data))
+        Ok(new_tag)
     }
 
     fn delete(&self, key: &str) -> Result<(), StoreError> {
@@ -131,160 +260,56 @@ impl Store for FileStore {
         while let Some(dir) = stack.pop() {
             let entries = match fs::read_dir(&dir) {
                 Ok(entries) => entries,
-                Err(e) if e.kind() == ErrorKind::NotFound => continue,
+                Err(e) if e.kind() == ErrorKind::NotFound || e.kind() == ErrorKind::NotADirectory => continue,
                 Err(e) => return Err(io(&dir, e)),
             };
             for entry in entries {
                 let entry = entry.map_err(|e| io(&dir, e))?;
                 let path = entry.path();
-                if path.is_dir() {
-                    stack.push(path);
-                } else if let Ok(rel) = path.strip_prefix(&self.root) {
-                    let key = rel.to_string_lossy().replace('\\', "/");
-                    if !key.ends_with(".lock") {
-                        let age = entry
-                            .metadata()
-                            .and_then(|m| m.modified())
-                            .ok()
-                            .and_then(|t| t.elapsed().ok())
-                            .unwrap_or_default();
-                        out.push(Listed { key, age });
+                let Ok(rel) = path.strip_prefix(&self.root) else { continue };
+                let key = rel.to_string_lossy().replace('\\', "/");
+                // The entry itself, never what a link points at.
+                let meta = entry.metadata().map_err(|e| io(&path, e))?;
+                if meta.file_type().is_symlink() {
+                    tracing::warn!(key, "a symbolic link in the store: skipped (never followed)");
+                } else if meta.is_dir() {
+                    if !key.ends_with(CLAIMS) {
+                        stack.push(path);
                     }
+                } else if meta.is_file() && !key.ends_with(".lock") {
+                    let age = meta.modified().ok().and_then(|t| t.elapsed().ok()).unwrap_or_default();
+                    out.push(Listed { key, age, size: meta.len() });
                 }
             }
         }
         out.sort_by(|a, b| a.key.cmp(&b.key));
         Ok(out)
     }
-}
 
-fn unique() -> u64 {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
-    nanos ^ (NEXT.fetch_add(1, Ordering::Relaxed) << 48)
-}
-
-/// A lock file beside an object, removed on drop.
-struct Lock {
-    path: PathBuf,
-}
-
-impl Lock {
-    fn take(object: &Path) -> Result<Lock, StoreError> {
-        let path = object.with_extension(match object.extension() {
-            Some(ext) => format!("{}.lock", ext.to_string_lossy()),
-            None => "lock".to_owned(),
-        });
-        let started = Instant::now();
-        loop {
-            match OpenOptions::new().write(true).create_new(true).open(&path) {
-                Ok(mut file) => {
-                    // The holder's process id, so that a lock left by a killed publisher can be recognised.
-                    let _ = write!(file, "{}", std::process::id());
-                    return Ok(Lock { path });
+    fn sweep_temp(&self, older_than: Duration) -> Result<u64, StoreError> {
+        let dir = self.root.join(".tmp");
+        let entries = match fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(io(&dir, e)),
+        };
+        let mut removed = 0;
+        for entry in entries {
+            let entry = entry.map_err(|e| io(&dir, e))?;
+            let meta = entry.metadata().map_err(|e| io(&entry.path(), e))?;
+            let age = meta.modified().ok().and_then(|t| t.elapsed().ok()).unwrap_or_default();
+            // Files only, and links themselves (never what they point at); not anything younger than the grace.
+            if !meta.is_dir() && age >= older_than {
+                match fs::remove_file(entry.path()) {
+                    Ok(()) => removed += 1,
+                    Err(e) if e.kind() == ErrorKind::NotFound => {}
+                    Err(e) => return Err(io(&entry.path(), e)),
                 }
-                Err(e) if e.kind() == ErrorKind::AlreadyExists => {
-                    let old = fs::metadata(&path)
-                        .and_then(|m| m.modified())
-                        .ok()
-                        .and_then(|t| t.elapsed().ok())
-                        .is_some_and(|age| age > STALE_LOCK);
-                    let stale = old || holder_is_gone(&path);
-                    if stale {
-                        let _ = fs::remove_file(&path);
-                        continue;
-                    }
-                    if started.elapsed() > LOCK_WAIT {
-                        return Err(io(&path, std::io::Error::new(ErrorKind::WouldBlock, "lock held too long")));
-                    }
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-                Err(e) => return Err(io(&path, e)),
             }
         }
-    }
-}
-
-/// True when the lock file names a process that no longer runs (Linux: no `/proc/PID`), or is still empty a
-/// while after it was made (its writer died between creating it and writing its pid).
-fn holder_is_gone(lock: &Path) -> bool {
-    let Ok(text) = fs::read_to_string(lock) else { return false };
-    let Ok(pid) = text.trim().parse::<u32>() else {
-        let age = fs::metadata(lock).and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok());
-        return text.trim().is_empty() && age.is_some_and(|a| a > Duration::from_secs(2));
-    };
-    Path::new("/proc/self").exists() && !Path::new(&format!("/proc/{pid}")).exists()
-}
-
-impl Drop for Lock {
-    fn drop(&mut self) {
-        let _ = fs::remove_file(&self.path);
+        Ok(removed)
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::publish::store::{IMMUTABLE, SHORT_LIVED};
-
-    fn opts(condition: Condition) -> PutOptions {
-        PutOptions { content_type: "application/json", content_encoding: None, cache_control: SHORT_LIVED, condition }
-    }
-
-    #[test]
-    fn conditional_puts_are_a_compare_and_swap() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = FileStore::new(dir.path().to_owned()).expect("store");
-        let first = store.put("set/current.json", b"v1", &opts(Condition::IfAbsent)).expect("create");
-        assert!(matches!(
-            store.put("set/current.json", b"v1b", &opts(Condition::IfAbsent)),
-            Err(StoreError::PreconditionFailed { .. })
-        ));
-        let second = store.put("set/current.json", b"v2", &opts(Condition::IfMatch(first.clone()))).expect("swap");
-        assert!(matches!(
-            store.put("set/current.json", b"v3", &opts(Condition::IfMatch(first))),
-            Err(StoreError::PreconditionFailed { .. })
-        ));
-        assert_eq!(store.get("set/current.json").expect("get"), Some((b"v2".to_vec(), second)));
-        let immutable = PutOptions { cache_control: IMMUTABLE, ..opts(Condition::Always) };
-        store.put("set/tiles/ab/abcd", b"tile", &immutable).expect("put");
-        assert_eq!(store.head("set/tiles/ab/abcd").expect("head"), Some(4));
-        let keys: Vec<String> = store.list("set/").expect("list").into_iter().map(|l| l.key).collect();
-        assert_eq!(keys, vec!["set/current.json", "set/tiles/ab/abcd"]);
-        store.delete("set/tiles/ab/abcd").expect("delete");
-        store.delete("set/tiles/ab/abcd").expect("deleting an absent object is fine");
-        assert_eq!(store.head("set/tiles/ab/abcd").expect("head"), None);
-        assert!(store.get("set/../x").is_err());
-    }
-
-    #[test]
-    fn a_lock_left_by_a_dead_process_is_broken() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = FileStore::new(dir.path().to_owned()).expect("store");
-        // A lock naming a process id that cannot exist (above Linux's pid_max).
-        std::fs::write(dir.path().join("current.json.lock"), "4294967295").expect("lock");
-        let started = Instant::now();
-        store.put("current.json", b"v1", &opts(Condition::IfAbsent)).expect("the dead holder's lock is broken");
-        assert!(started.elapsed() < Duration::from_secs(5));
-        assert!(!dir.path().join("current.json.lock").exists());
-    }
-
-    #[test]
-    fn racing_publishers_get_one_winner() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = std::sync::Arc::new(FileStore::new(dir.path().to_owned()).expect("store"));
-        let start = store.put("p.json", b"0", &opts(Condition::IfAbsent)).expect("create");
-        let winners: usize = (0..8)
-            .map(|i| {
-                let store = store.clone();
-                let start = start.clone();
-                std::thread::spawn(move || {
-                    store.put("p.json", format!("writer {i}").as_bytes(), &opts(Condition::IfMatch(start))).is_ok()
-                })
-            })
-            .map(|h| usize::from(h.join().expect("thread")))
-            .sum();
-        assert_eq!(winners, 1);
-    }
-}
+mod tests;

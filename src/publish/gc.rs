@@ -16,11 +16,12 @@ use std::time::Duration;
 use serde::Serialize;
 use tracing::warn;
 
+use super::error::PublishError;
 use super::lease::HeldLease;
-use super::manage::{checked, read_record};
-use super::records::Layout;
+use super::objects::{checked, read_live, read_manifest, read_record};
+use super::pointer::{fence, read_pointer};
+use super::records::{Layout, VersionRecord};
 use super::store::Store;
-use super::{PublishError, read_pointer};
 use crate::manifest::ManifestReader;
 
 /// What to keep.
@@ -48,7 +49,22 @@ pub struct GcReport {
     /// Unreferenced tiles and archives spared because they are younger than the grace period (versions younger
     /// than it are kept, and listed in `kept_versions`).
     pub spared_young: u64,
+    /// Objects under the set's folders that tilepress does not write (reported, never touched): how many, and
+    /// the first 20.
+    pub foreign_count: u64,
+    pub foreign_keys: Vec<String>,
+    /// Stale temporary files of the store removed (`file://`: `.tmp/` files older than the grace period).
+    pub removed_temp: u64,
     pub dry_run: bool,
+}
+
+impl GcReport {
+    fn foreign(&mut self, key: String) {
+        self.foreign_count += 1;
+        if self.foreign_keys.len() < 20 {
+            self.foreign_keys.push(key);
+        }
+    }
 }
 
 pub fn gc(store: &dyn Store, request: &GcRequest<'_>) -> Result<GcReport, PublishError> {
@@ -61,7 +77,10 @@ pub fn gc(store: &dyn Store, request: &GcRequest<'_>) -> Result<GcReport, Publis
         return mark_and_sweep(store, &layout, request, None);
     }
     let mut lease = HeldLease::acquire(store, &layout, request.set)?;
-    let result = mark_and_sweep(store, &layout, request, Some(&mut lease));
+    // The fence (see `pointer.rs`): from here on no swap prepared before gc took its lease can land, and any
+    // later one waits for the lease. Marking starts from the fenced pointer.
+    let result =
+        fence(store, &layout, request.set).and_then(|_| mark_and_sweep(store, &layout, request, Some(&mut lease)));
     lease.release(store, request.set);
     result
 }
@@ -78,13 +97,25 @@ impl Marked {
     /// Marks a version's archive and tiles. A kept version that cannot be read stops gc before anything more
     /// is deleted.
     fn add(&mut self, store: &dyn Store, layout: &Layout, set: &str, version: &str) -> Result<(), PublishError> {
-        if !self.versions.insert(version.to_owned()) {
+        if self.versions.contains(version) {
             return Ok(());
         }
         let record = read_record(store, layout, set, version)?;
+        // Marks come from a manifest checked against its record: a swapped or damaged one stops gc.
+        let bytes = read_manifest(store, layout, version, &record.manifest_sha256)?;
+        self.mark(layout, version, &record, bytes)
+    }
+
+    fn mark(
+        &mut self,
+        layout: &Layout,
+        version: &str,
+        record: &VersionRecord,
+        bytes: Vec<u8>,
+    ) -> Result<(), PublishError> {
+        self.versions.insert(version.to_owned());
         self.archives.insert(layout.archive(&record.archive_sha256));
         let key = layout.manifest(version);
-        let (bytes, _) = store.get(&key)?.ok_or_else(|| PublishError::MissingObject { key: key.clone() })?;
         let mut reader = ManifestReader::new(key, Cursor::new(bytes))?;
         while let Some(entry) = reader.next_entry()? {
             self.tiles.insert(layout.tile(&entry.hash_hex()));
@@ -95,7 +126,12 @@ impl Marked {
     /// Reads the pointer again and marks the live version if it is new (a rollback or promote since).
     fn add_live(&mut self, store: &dyn Store, layout: &Layout, set: &str) -> Result<(), PublishError> {
         match read_pointer(store, layout)? {
-            Some((pointer, _)) => self.add(store, layout, set, &pointer.version),
+            Some((pointer, _)) if self.versions.contains(&pointer.version) => Ok(()),
+            Some((pointer, _)) => {
+                // The live version's record and manifest are also checked against the pointer.
+                let (record, bytes) = read_live(store, layout, set, &pointer)?;
+                self.mark(layout, &pointer.version, &record, bytes)
+            }
             None => Err(PublishError::NothingPublished { set: set.to_owned(), store: store.location() }),
         }
     }
@@ -167,14 +203,15 @@ fn mark_and_sweep(
 ) -> Result<GcReport, PublishError> {
     let set = request.set;
     // Every version, with the age of its record.
-    let versions: Vec<(String, Duration)> = store
-        .list(&layout.versions_prefix())?
-        .into_iter()
-        .filter_map(|l| {
-            let version = l.key.strip_suffix("/version.json")?.rsplit('/').next()?.to_owned();
-            Some((version, l.age))
-        })
-        .collect();
+    let mut report = GcReport { set: set.to_owned(), dry_run: request.dry_run, ..GcReport::default() };
+    let mut versions: Vec<(String, Duration)> = Vec::new();
+    for listed in store.list(&layout.versions_prefix())? {
+        match version_file(layout, &listed.key) {
+            Some((version, true)) => versions.push((version.to_owned(), listed.age)),
+            Some((_, false)) => {}
+            None => report.foreign(listed.key),
+        }
+    }
     let mut sweep = Sweep { store, layout, set, lease, marked: Marked::default() };
     sweep.marked.add_live(store, layout, set)?;
     let newest = versions.iter().rev().take(request.keep_last).map(|(v, _)| v);
@@ -184,7 +221,6 @@ fn mark_and_sweep(
             // What an earlier gc cut short left: a record whose manifest is gone. Nothing can use it; it goes.
             Err(PublishError::MissingObject { key }) if key == layout.manifest(version) => {
                 warn!(set, version = %version, "a version without its manifest (an interrupted gc?): removing it");
-                sweep.marked.versions.remove(version);
             }
             other => other?,
         }
@@ -205,7 +241,6 @@ fn mark_and_sweep(
 
     // Versions first (manifest, then record: a version without its record is invisible to `versions` and
     // `rollback`), then the tiles and archives only they needed.
-    let mut report = GcReport { set: set.to_owned(), dry_run: request.dry_run, ..GcReport::default() };
     let (mut manifests, mut records) = (Vec::new(), Vec::new());
     for (version, _) in versions.iter().filter(|(v, _)| !sweep.marked.versions.contains(v)) {
         manifests.push(layout.manifest(version));
@@ -221,6 +256,12 @@ fn mark_and_sweep(
         sweep.refresh()?;
         let mut doomed = Vec::new();
         for object in store.list(&prefix)? {
+            // Only what tilepress writes there; anything else is reported and left alone.
+            let ours = if is_tiles { is_tile_key(layout, &object.key) } else { is_archive_key(layout, &object.key) };
+            if !ours {
+                report.foreign(object.key);
+                continue;
+            }
             if sweep.marked.tiles.contains(&object.key) || sweep.marked.archives.contains(&object.key) {
                 continue;
             }
@@ -238,8 +279,49 @@ fn mark_and_sweep(
         }
     }
     report.kept_versions = sweep.marked.versions.into_iter().collect();
+    if sweep.lease.is_some() {
+        report.removed_temp = store.sweep_temp(request.grace)?;
+    }
+    if !report.foreign_keys.is_empty() {
+        warn!(set, count = report.foreign_count, first = %report.foreign_keys[0], "objects gc does not know were left alone");
+    }
     Ok(report)
 }
+
+/// `(version, is_record)` of a key under `versions/`, or `None` for a key tilepress does not write there.
+fn version_file<'k>(layout: &Layout, key: &'k str) -> Option<(&'k str, bool)> {
+    let rest = key.strip_prefix(&layout.versions_prefix())?;
+    let (version, file) = rest.split_once('/')?;
+    if super::store::check_key(version).is_err() {
+        return None;
+    }
+    match file {
+        "version.json" => Some((version, true)),
+        "manifest.zst" => Some((version, false)),
+        _ => None,
+    }
+}
+
+fn is_hex64(text: &str) -> bool {
+    text.len() == 64 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// `tiles/ab/ab…` with 64 lower-case hex digits.
+fn is_tile_key(layout: &Layout, key: &str) -> bool {
+    key.strip_prefix(&layout.tiles_prefix())
+        .and_then(|rest| rest.split_once('/'))
+        .is_some_and(|(dir, name)| is_hex64(name) && name.starts_with(dir) && dir.len() == 2)
+}
+
+/// `archives/<sha256>.mbtiles` (or `.pmtiles`).
+fn is_archive_key(layout: &Layout, key: &str) -> bool {
+    key.strip_prefix(&layout.archives_prefix())
+        .and_then(|name| name.strip_suffix(".mbtiles").or_else(|| name.strip_suffix(".pmtiles")))
+        .is_some_and(is_hex64)
+}
+
+/// The longest grace period: 100 years.
+const MAX_GRACE_SECS: u64 = 100 * 365 * 86_400;
 
 /// Parses a duration like `7d`, `12h`, `30m`, `45s` or `0`.
 pub fn parse_grace(text: &str) -> Result<Duration, String> {
@@ -249,13 +331,17 @@ pub fn parse_grace(text: &str) -> Result<Duration, String> {
     }
     let (number, unit) = text.split_at(text.len().saturating_sub(1));
     let n: u64 = number.parse().map_err(|_| format!("`{text}` is not a duration like 7d, 12h, 30m or 45s"))?;
-    let secs = match unit {
-        "d" => n * 86_400,
-        "h" => n * 3_600,
-        "m" => n * 60,
-        "s" => n,
+    let unit_secs: u64 = match unit {
+        "d" => 86_400,
+        "h" => 3_600,
+        "m" => 60,
+        "s" => 1,
         _ => return Err(format!("`{text}` is not a duration like 7d, 12h, 30m or 45s")),
     };
+    // Checked: a huge number is an error, never a wrapped (shorter) grace.
+    let secs = n.checked_mul(unit_secs).filter(|s| *s <= MAX_GRACE_SECS).ok_or_else(|| {
+        format!("`{text}` is longer than the longest grace period ({} days)", MAX_GRACE_SECS / 86_400)
+    })?;
     Ok(Duration::from_secs(secs))
 }
 
@@ -272,5 +358,8 @@ mod tests {
         assert!(parse_grace("7 days").is_err());
         assert!(parse_grace("").is_err());
         assert!(parse_grace("d").is_err());
+        assert!(parse_grace("213503982334602d").is_err(), "would wrap to about 17 h");
+        assert!(parse_grace("18446744073709551615s").is_err());
+        assert_eq!(parse_grace("36500d"), Ok(Duration::from_secs(36_500 * 86_400)));
     }
 }

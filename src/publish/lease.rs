@@ -20,9 +20,9 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use tracing::{info, warn};
 
-use super::PublishError;
+use super::error::PublishError;
 use super::records::{Layout, utc_stamps};
-use super::store::{Condition, PutOptions, Store, StoreError};
+use super::store::{Condition, MAX_SMALL_OBJECT, PutOptions, Store, StoreError};
 
 /// How long a lease lasts unless renewed; gc renews it when half is left.
 pub const LEASE_TTL: Duration = Duration::from_secs(600);
@@ -86,7 +86,7 @@ fn read(store: &dyn Store, layout: &Layout) -> Result<Option<(Lease, String)>, P
 
 fn read_key(store: &dyn Store, key: &str) -> Result<Option<(Lease, String)>, PublishError> {
     let key = key.to_owned();
-    let Some((bytes, etag)) = store.get(&key)? else { return Ok(None) };
+    let Some((bytes, etag)) = store.get(&key, MAX_SMALL_OBJECT)? else { return Ok(None) };
     let lease = serde_json::from_slice(&bytes)
         .map_err(|e| PublishError::BrokenLease { key: key.clone(), detail: e.to_string() })?;
     Ok(Some((lease, etag)))

@@ -12,12 +12,17 @@ use rayon::prelude::*;
 use serde::Serialize;
 use tracing::info;
 
+use super::error::PublishError;
+use super::guard::check_shrink;
 use super::lease::LeaseWatch;
-use super::manage::{checked, read_record, verify, version_or_live};
-use super::records::{DiffSummary, Pointer, utc_now};
-use super::store::{HashingWriter, PutOptions, Store, StoreError, immutable, put_immutable};
-use super::upload::{check_shrink, put_tile, tile_put_options};
-use super::{PublishError, read_pointer, swap_pointer};
+use super::objects::{checked, read_live, read_manifest, read_record, version_or_live};
+use super::pointer::{Target, read_pointer, swap};
+use super::records::DiffSummary;
+use super::store::{
+    HashingWriter, MAX_SMALL_OBJECT, MAX_TILE, PutOptions, Store, StoreError, immutable, put_immutable,
+};
+use super::tiles::{put_tile, tile_put_options};
+use super::verify::verify;
 use crate::manifest::{self, Change, ManifestReader};
 
 /// Copies in flight at once.
@@ -71,15 +76,7 @@ pub fn promote(
     let version = version_or_live(source, &layout, set, request.version)?;
     let record = read_record(source, &layout, set, &version)?;
     let manifest_key = layout.manifest(&version);
-    let (manifest_bytes, _) =
-        source.get(&manifest_key)?.ok_or_else(|| PublishError::MissingObject { key: manifest_key.clone() })?;
-    if hex::encode(manifest::sha256(&manifest_bytes)) != record.manifest_sha256 {
-        return Err(manifest::ManifestError::Corrupt {
-            name: format!("{}/{manifest_key}", source.location()),
-            detail: "its SHA-256 differs from the version record".to_owned(),
-        }
-        .into());
-    }
+    let manifest_bytes = read_manifest(source, &layout, &version, &record.manifest_sha256)?;
     let live = read_pointer(target, &layout)?;
     let mut report = PromoteReport {
         set: set.to_owned(),
@@ -113,7 +110,7 @@ pub fn promote(
     match &live {
         Some((pointer, _)) => {
             let key = layout.manifest(&pointer.version);
-            let (bytes, _) = target.get(&key)?.ok_or(PublishError::MissingObject { key: key.clone() })?;
+            let (_, bytes) = read_live(target, &layout, set, pointer)?;
             let (old_tiles, old_bytes) = ManifestReader::new(key.clone(), Cursor::new(&bytes))?.verify()?;
             let mut old = ManifestReader::new(key, Cursor::new(bytes))?;
             let d = manifest::diff(&mut old, &mut new()?, &mut |_: Change| {})?;
@@ -153,8 +150,9 @@ pub fn promote(
         .map_err(|e| StoreError::Io { location: target.location(), source: std::io::Error::other(e) })?;
     let archive_key = layout.archive(&record.archive_sha256);
     let record_key = layout.version_record(&version);
-    let (record_bytes, _) =
-        source.get(&record_key)?.ok_or_else(|| PublishError::MissingObject { key: record_key.clone() })?;
+    let (record_bytes, _) = source
+        .get(&record_key, MAX_SMALL_OBJECT)?
+        .ok_or_else(|| PublishError::MissingObject { key: record_key.clone() })?;
     let copy_missing = |count_skips: bool| -> Result<(), PublishError> {
         let skip = || {
             if count_skips {
@@ -168,7 +166,8 @@ pub fn promote(
                     skip();
                     return Ok(());
                 }
-                let (data, _) = source.get(&key)?.ok_or_else(|| PublishError::MissingObject { key: key.clone() })?;
+                let (data, _) =
+                    source.get(&key, MAX_TILE)?.ok_or_else(|| PublishError::MissingObject { key: key.clone() })?;
                 if manifest::sha256(&data) != *sha {
                     return Err(PublishError::DamagedObject { key: format!("{}/{key}", source.location()) });
                 }
@@ -220,20 +219,14 @@ pub fn promote(
     let mut watch = LeaseWatch::start(target, &layout)?;
     copy_missing(true)?;
     check_target()?;
-    watch.settle(target, &layout, set, &mut || {
+
+    // 4. The swap (after waiting for a gc of the target; if one ran meanwhile, copy again what it removed and
+    // check again).
+    let target_ref = Target { version: &version, manifest_sha256: &record.manifest_sha256, action: "promote" };
+    swap(target, &layout, set, live, &target_ref, &mut watch, &mut || {
         copy_missing(false)?;
         check_target()
     })?;
-
-    // 4. The swap.
-    let pointer = Pointer {
-        version: version.clone(),
-        manifest_sha256: record.manifest_sha256.clone(),
-        previous: report.previous.clone(),
-        generation: live.as_ref().map_or(1, |(p, _)| p.generation + 1),
-        swapped_at: utc_now().1,
-    };
-    swap_pointer(target, set, &layout, &pointer, live.map(|(_, etag)| etag), "promote")?;
     report.outcome = "promoted".to_owned();
     report.objects_copied = copied.load(Ordering::Relaxed);
     report.bytes_copied = copied_bytes.load(Ordering::Relaxed);
@@ -252,9 +245,14 @@ fn copy_archive(
     sha256_hex: &str,
     options: &PutOptions,
 ) -> Result<u64, PublishError> {
-    let temp = TempFile(std::env::temp_dir().join(format!("tilepress-promote-{}.mbtiles", std::process::id())));
+    // A random name opened with O_EXCL (the `tempfile` crate), removed on every path when it drops.
+    let temp = tempfile::Builder::new()
+        .prefix("tilepress-promote-")
+        .suffix(".mbtiles")
+        .tempfile()
+        .map_err(|source| StoreError::Io { location: std::env::temp_dir().display().to_string(), source })?;
     let local = |source| StoreError::Io { location: temp.path().display().to_string(), source };
-    let file = std::fs::File::create(temp.path()).map_err(local)?;
+    let file = temp.reopen().map_err(local)?;
     let mut hashing = HashingWriter::new(std::io::BufWriter::new(file));
     if !source.read_into(key, &mut hashing)? {
         return Err(PublishError::MissingObject { key: key.to_owned() });
@@ -267,19 +265,4 @@ fn copy_archive(
     }
     target.put_file(key, temp.path(), options)?;
     Ok(size)
-}
-
-/// A temporary file, removed when dropped.
-struct TempFile(std::path::PathBuf);
-
-impl TempFile {
-    fn path(&self) -> &std::path::Path {
-        &self.0
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
 }

@@ -222,17 +222,33 @@ impl Store for S3Store {
         attempts.saturating_sub(executions) + self.attempts.conflicts.load(Ordering::Relaxed)
     }
 
-    fn get(&self, key: &str) -> Result<Option<(Vec<u8>, String)>, StoreError> {
+    fn get(&self, key: &str, max_bytes: u64) -> Result<Option<(Vec<u8>, String)>, StoreError> {
         let full = self.full_key(key)?;
         self.runtime.block_on(async {
             match self.client.get_object().bucket(&self.bucket).key(&full).send().await {
                 Ok(out) => {
                     let etag = out.e_tag().unwrap_or_default().to_owned();
-                    let bytes = out.body.collect().await.map_err(|e| StoreError::Io {
+                    // Refused before the body is read; the body is also cut at the limit whatever the header said.
+                    let size = out.content_length().unwrap_or(0).max(0) as u64;
+                    if size > max_bytes {
+                        return Err(StoreError::TooLarge { key: key.to_owned(), size, limit: max_bytes });
+                    }
+                    let mut body = out.body;
+                    let mut data = Vec::with_capacity(size as usize);
+                    while let Some(chunk) = body.try_next().await.map_err(|e| StoreError::Io {
                         location: self.where_(&full),
                         source: std::io::Error::other(e),
-                    })?;
-                    Ok(Some((bytes.into_bytes().to_vec(), etag)))
+                    })? {
+                        data.extend_from_slice(&chunk);
+                        if data.len() as u64 > max_bytes {
+                            return Err(StoreError::TooLarge {
+                                key: key.to_owned(),
+                                size: data.len() as u64,
+                                limit: max_bytes,
+                            });
+                        }
+                    }
+                    Ok(Some((data, etag)))
                 }
                 Err(err) if err.as_service_error().is_some_and(|e| e.is_no_such_key()) => Ok(None),
                 Err(err) => Err(self.error(&full, err)),
@@ -419,7 +435,7 @@ impl Store for S3Store {
                     if let Some(key) = object.key().and_then(|k| k.strip_prefix(&self.prefix)) {
                         let written = object.last_modified().map_or(now, |t| t.secs().max(0) as u64);
                         let age = Duration::from_secs(now.saturating_sub(written));
-                        keys.push(Listed { key: key.to_owned(), age });
+                        keys.push(Listed { key: key.to_owned(), age, size: object.size().unwrap_or(0).max(0) as u64 });
                     }
                 }
             }

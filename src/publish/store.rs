@@ -27,6 +27,13 @@ pub struct PutOptions {
     pub condition: Condition,
 }
 
+/// Largest pointer, history record, lease or version record read from a store.
+pub const MAX_SMALL_OBJECT: u64 = 1 << 20;
+/// Largest manifest read from a store (a million tiles take about 40 MB).
+pub const MAX_MANIFEST: u64 = 1 << 30;
+/// Largest tile read from a store.
+pub const MAX_TILE: u64 = 64 << 20;
+
 /// Cache-Control of objects that never change.
 pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 /// Cache-Control of the pointer.
@@ -65,6 +72,10 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
+    #[error("{key}: {size} bytes, over the {limit} bytes such an object may have (refused unread)")]
+    TooLarge { key: String, size: u64, limit: u64 },
+    #[error("{key}: a symbolic link in the store (refused: the store never follows links out of itself)")]
+    Symlink { key: String },
     #[error("`{key}` is not a safe object key")]
     UnsafeKey { key: String },
     #[error("`{url}`: unsupported store (expected file://DIR or s3://BUCKET/PREFIX)")]
@@ -75,8 +86,9 @@ pub enum StoreError {
 pub trait Store: Send + Sync {
     /// Where it is, for messages (`file:///abs/dir`).
     fn location(&self) -> String;
-    /// The object and its ETag, or `None` if absent.
-    fn get(&self, key: &str) -> Result<Option<(Vec<u8>, String)>, StoreError>;
+    /// The object and its ETag, or `None` if absent; an object larger than `max_bytes` is refused
+    /// ([`StoreError::TooLarge`]) before it is read, so that nothing read from a store can exhaust memory.
+    fn get(&self, key: &str, max_bytes: u64) -> Result<Option<(Vec<u8>, String)>, StoreError>;
     /// The object's size, or `None` if absent.
     fn head(&self, key: &str) -> Result<Option<u64>, StoreError>;
     /// Stores an object under `options.condition`; returns its new ETag.
@@ -92,9 +104,15 @@ pub trait Store: Send + Sync {
     /// Streams an object into `sink` (an archive: possibly larger than memory); `false` if absent. The default
     /// reads it whole with [`Store::get`]; the S3 and file stores stream it.
     fn read_into(&self, key: &str, sink: &mut dyn std::io::Write) -> Result<bool, StoreError> {
-        let Some((data, _)) = self.get(key)? else { return Ok(false) };
+        let Some((data, _)) = self.get(key, u64::MAX)? else { return Ok(false) };
         sink.write_all(&data).map_err(|source| StoreError::Io { location: key.to_owned(), source })?;
         Ok(true)
+    }
+    /// Removes the store's own temporary files older than `older_than` (left by writers that died); how many.
+    /// Only stores that keep such files (`file://`) have any.
+    fn sweep_temp(&self, older_than: std::time::Duration) -> Result<u64, StoreError> {
+        let _ = older_than;
+        Ok(0)
     }
     /// Requests retried so far (transient errors, throttling, conflicts); for metrics.
     fn retries(&self) -> u64 {
@@ -115,6 +133,8 @@ pub struct Listed {
     pub key: String,
     /// Time since it was last written.
     pub age: std::time::Duration,
+    /// Its size in bytes.
+    pub size: u64,
 }
 
 /// Opens the store a `--to` URL names: `file://DIR` (relative or absolute; created if missing) or

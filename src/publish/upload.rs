@@ -1,7 +1,6 @@
 //! `publish`: diff the new manifest against the live one, refuse a large shrink, upload the tiles the store
 //! lacks (in parallel), the archive, the manifest and the version record, then swap the pointer.
 
-use std::collections::HashSet;
 use std::io::Cursor;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -9,17 +8,18 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 use serde::Serialize;
-use tracing::info;
+use tracing::{info, warn};
 
+use super::error::PublishError;
+use super::guard::check_shrink;
 use super::lease::LeaseWatch;
-use super::manage::missing_tiles;
-use super::records::{DiffSummary, Layout, Pointer, VersionRecord, utc_now, version_id};
-use super::store::{Condition, IMMUTABLE, PutOptions, Store, StoreError, immutable, put_immutable};
-use super::{PublishError, check_set_name, read_pointer, swap_pointer};
+use super::objects::read_live;
+use super::pointer::{Target, read_pointer, swap};
+use super::records::{DiffSummary, Layout, VersionRecord, check_set_name, utc_now, version_id};
+use super::store::{Store, StoreError, immutable, put_immutable};
+use super::tiles::{missing_tiles, put_tile, tile_blobs, tile_put_options};
 use crate::manifest::{self, Change, ManifestReader};
 
-/// Keys per listing request (S3's page size).
-const LIST_PAGE: u64 = 1000;
 /// Uploads in flight at once.
 const UPLOAD_THREADS: usize = 8;
 
@@ -96,35 +96,24 @@ pub fn publish(store: &dyn Store, request: &PublishRequest<'_>) -> Result<Publis
         return Ok(report);
     }
 
-    // What the store must gain: the content of every added or changed tile.
+    // How the new content differs from the live one (for the report and the shrink guard).
     let mut new = ManifestReader::new(manifest_name.clone(), Cursor::new(&manifest_bytes))?;
     let header = new.header().clone();
-    let mut needed: HashSet<[u8; 32]> = HashSet::new();
     let (mut old_tiles, mut old_bytes) = (0u64, 0u64);
     let mut removed_bytes = 0u64;
     match &live {
         Some((pointer, _)) => {
+            // The diff base is checked against the pointer before it is trusted.
+            let (_, bytes) = read_live(store, &layout, set, pointer)?;
             let key = layout.manifest(&pointer.version);
-            let (bytes, _) = store.get(&key)?.ok_or(PublishError::MissingObject { key: key.clone() })?;
             (old_tiles, old_bytes) = ManifestReader::new(key.clone(), Cursor::new(&bytes))?.verify()?;
             let mut old = ManifestReader::new(key, Cursor::new(bytes))?;
-            let d = manifest::diff(&mut old, &mut new, &mut |change| match change {
-                Change::Added(n) | Change::Changed { new: n, .. } => {
-                    needed.insert(n.sha256);
-                }
-                Change::Removed(_) => {}
-            })?;
-            let t = d.total();
+            let t = manifest::diff(&mut old, &mut new, &mut |_: Change| {})?.total();
             report.diff =
                 DiffSummary { added: t.added, changed: t.changed, removed: t.removed, unchanged: t.unchanged };
             removed_bytes = t.removed_bytes;
         }
-        None => {
-            while let Some(entry) = new.next_entry()? {
-                report.diff.added += 1;
-                needed.insert(entry.sha256);
-            }
-        }
+        None => report.diff.added = tiles,
     }
     check_shrink(
         request.allow_shrink,
@@ -140,24 +129,31 @@ pub fn publish(store: &dyn Store, request: &PublishRequest<'_>) -> Result<Publis
     report.version = version_id(&compact, &manifest_sha);
     if request.dry_run {
         report.outcome = "dry-run".to_owned();
-        report.objects_uploaded = needed.len() as u64;
+        report.objects_uploaded = missing_tiles(store, &layout, manifest_name, &manifest_bytes)?.tiles.len() as u64;
         report.seconds = started.elapsed().as_secs_f64();
         return Ok(report);
     }
 
-    // 1. Tiles the store lacks (noting the gc lease first: see `lease.rs`). Which are there already: one listing of the tiles folder (1,000 keys per
-    // request) when that costs fewer requests than a HEAD per needed tile — always on a first publish.
+    // 1. Tiles the store lacks (noting the gc lease first: see `lease.rs`): one listing of the tiles folder (a
+    // request per 1,000 tiles) tells which are there, and with which size. A tile whose stored size differs
+    // from the manifest's (truncated in the store) is put again, not reused.
     let mut watch = LeaseWatch::start(store, &layout)?;
-    let listed: Option<HashSet<String>> = if needed.len() as u64 > old_tiles / LIST_PAGE + 1 {
-        Some(store.list(&layout.tiles_prefix())?.into_iter().map(|l| l.key).collect())
-    } else {
-        None
-    };
+    let missing = missing_tiles(store, &layout, manifest_name.clone(), &manifest_bytes)?;
+    if missing.damaged > 0 {
+        warn!(
+            set,
+            tiles = missing.damaged,
+            "tiles in the store differ in size from the manifest (damaged): putting them again"
+        );
+    }
+    let mut needed = missing.tiles;
+    // Tiles found in the store (from an earlier version or an interrupted run) count as skipped objects.
+    let already_there = missing.distinct - needed.len() as u64;
     let blobs = tile_blobs(request.mbtiles, &mut needed)?;
     let tile_options = tile_put_options(&header.format);
     let uploaded = AtomicU64::new(0);
     let uploaded_bytes = AtomicU64::new(0);
-    let skipped = AtomicU64::new(0);
+    let skipped = AtomicU64::new(already_there);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(UPLOAD_THREADS)
         .build()
@@ -165,14 +161,6 @@ pub fn publish(store: &dyn Store, request: &PublishRequest<'_>) -> Result<Publis
     pool.install(|| {
         blobs.par_iter().try_for_each(|(sha, data)| {
             let key = layout.tile(&hex::encode(sha));
-            let present = match &listed {
-                Some(listed) => listed.contains(&key),
-                None => store.head(&key)?.is_some(),
-            };
-            if present {
-                skipped.fetch_add(1, Ordering::Relaxed);
-                return Ok(());
-            }
             put_tile(store, &key, data, &tile_options)?;
             uploaded.fetch_add(1, Ordering::Relaxed);
             uploaded_bytes.fetch_add(data.len() as u64, Ordering::Relaxed);
@@ -222,8 +210,11 @@ pub fn publish(store: &dyn Store, request: &PublishRequest<'_>) -> Result<Publis
 
     // 3. If a gc ran meanwhile, it may have removed an old tile this publish found and skipped: put back every
     // tile of the version that is missing now.
-    watch.settle(store, &layout, set, &mut || {
-        let mut missing = missing_tiles(store, &layout, manifest_name.clone(), &manifest_bytes)?;
+    // 4. The swap, the only step readers can see (see `pointer.rs`: it waits for a running gc first, and
+    // tries again after a gc fence).
+    let target = Target { version: &report.version, manifest_sha256: &manifest_sha, action: "publish" };
+    swap(store, &layout, set, live, &target, &mut watch, &mut || {
+        let mut missing = missing_tiles(store, &layout, manifest_name.clone(), &manifest_bytes)?.tiles;
         let missing = tile_blobs(request.mbtiles, &mut missing)?;
         pool.install(|| {
             missing.par_iter().try_for_each(|(sha, data)| {
@@ -244,15 +235,6 @@ pub fn publish(store: &dyn Store, request: &PublishRequest<'_>) -> Result<Publis
         Ok(())
     })?;
 
-    // 4. The swap: the only step readers can see.
-    let pointer = Pointer {
-        version: report.version.clone(),
-        manifest_sha256: manifest_sha,
-        previous: report.previous.clone(),
-        generation: live.as_ref().map_or(1, |(p, _)| p.generation + 1),
-        swapped_at: stamp,
-    };
-    swap_pointer(store, set, &layout, &pointer, live.map(|(_, etag)| etag), "publish")?;
     report.outcome = "published".to_owned();
     report.objects_uploaded = uploaded.load(Ordering::Relaxed);
     report.bytes_uploaded = uploaded_bytes.load(Ordering::Relaxed);
@@ -272,79 +254,4 @@ pub fn publish(store: &dyn Store, request: &PublishRequest<'_>) -> Result<Publis
         "publish finished: pointer swapped"
     );
     Ok(report)
-}
-
-/// The guard: refuses a new live version that removes more than `max_shrink` of the live tiles or bytes.
-pub(crate) fn check_shrink(
-    allow_shrink: bool,
-    max_shrink: f64,
-    set: &str,
-    removed_tiles: u64,
-    old_tiles: u64,
-    removed_bytes: u64,
-    old_bytes: u64,
-) -> Result<(), PublishError> {
-    if allow_shrink || old_tiles == 0 {
-        return Ok(());
-    }
-    let tile_share = removed_tiles as f64 / old_tiles as f64;
-    let byte_share = if old_bytes == 0 { 0.0 } else { removed_bytes as f64 / old_bytes as f64 };
-    if tile_share > max_shrink || byte_share > max_shrink {
-        return Err(PublishError::Shrink {
-            set: set.to_owned(),
-            removed_tiles,
-            old_tiles,
-            removed_bytes,
-            old_bytes,
-            limit_percent: max_shrink * 100.0,
-        });
-    }
-    Ok(())
-}
-
-pub(crate) fn tile_put_options(format: &str) -> PutOptions {
-    let content_type = match format {
-        "png" => "image/png",
-        "jpg" | "jpeg" => "image/jpeg",
-        "webp" => "image/webp",
-        _ => "application/vnd.mapbox-vector-tile",
-    };
-    PutOptions { content_type, content_encoding: None, cache_control: IMMUTABLE, condition: Condition::Always }
-}
-
-/// Uploads one tile (marked gzip-encoded when it is).
-pub(crate) fn put_tile(store: &dyn Store, key: &str, data: &[u8], tile_options: &PutOptions) -> Result<(), StoreError> {
-    let mut options = tile_options.clone();
-    if data.starts_with(&[0x1f, 0x8b]) {
-        options.content_encoding = Some("gzip");
-    }
-    store.put(key, data, &options).map(drop)
-}
-
-/// The distinct tiles of an MBTiles whose SHA-256 is in `needed` (which is emptied as they are found).
-/// A tile's SHA-256 and its stored bytes.
-type Blob = ([u8; 32], Vec<u8>);
-
-fn tile_blobs(mbtiles: &Path, needed: &mut HashSet<[u8; 32]>) -> Result<Vec<Blob>, PublishError> {
-    let sqlite = |source| PublishError::Sqlite { path: mbtiles.to_owned(), source };
-    let conn =
-        rusqlite::Connection::open_with_flags(mbtiles, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(sqlite)?;
-    let normalized: bool = conn
-        .query_row("SELECT count(*) > 0 FROM sqlite_master WHERE name = 'images' AND type = 'table'", [], |r| r.get(0))
-        .map_err(sqlite)?;
-    let sql = if normalized { "SELECT tile_data FROM images" } else { "SELECT tile_data FROM tiles" };
-    let mut stmt = conn.prepare(sql).map_err(sqlite)?;
-    let mut rows = stmt.query([]).map_err(sqlite)?;
-    let mut out = Vec::with_capacity(needed.len());
-    while let Some(row) = rows.next().map_err(sqlite)? {
-        let Some(data): Option<Vec<u8>> = row.get(0).map_err(sqlite)? else { continue };
-        let sha = manifest::sha256(&data);
-        if needed.remove(&sha) {
-            out.push((sha, data));
-        }
-    }
-    if !needed.is_empty() {
-        return Err(PublishError::MbtilesMismatch { path: mbtiles.to_owned(), missing: needed.len() });
-    }
-    Ok(out)
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use rusqlite::Connection;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 pub mod fault_proxy;
 pub mod pushgateway;
@@ -128,4 +128,20 @@ pub fn tileset_in(dir: &Path, toml: &str) -> PathBuf {
     let path = dir.join("tileset.toml");
     std::fs::write(&path, toml).expect("write tileset");
     path
+}
+
+/// A Valletta tileset in its own folder under `dir`, with one POI moved to `lon`.
+pub fn valletta(dir: &Path, lon: f64) -> PathBuf {
+    let dir = dir.join(format!("valletta-{lon}"));
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let text = std::fs::read_to_string(repo().join("fixtures/valletta.geojson")).expect("fixture");
+    let mut doc: Value = serde_json::from_str(&text).expect("json");
+    let features = doc["features"].as_array_mut().expect("features");
+    let poi = features.iter_mut().find(|f| f["properties"]["name"] == "Il-Furjana").expect("poi");
+    poi["geometry"]["coordinates"][0] = json!(lon);
+    std::fs::write(dir.join("valletta.geojson"), serde_json::to_vec(&doc).expect("json")).expect("write");
+    tileset_in(
+        &dir,
+        "name = \"valletta\"\nminzoom = 10\nmaxzoom = 14\n[[layers]]\nid = \"v\"\nsource = \"valletta.geojson\"\n",
+    )
 }

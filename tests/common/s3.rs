@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 /// A distinctive secret key, so tests can check it never shows up in output.
 pub const SECRET: &str = "tp-test-secret-4f2a9c";
+/// The access key ID the moto tests use: distinctive, so that a test can grep logs for it.
+pub const ACCESS_KEY_ID: &str = "AKIATPTESTKEY4F2A9C0";
 
 pub struct Moto {
     child: Child,
@@ -51,7 +53,7 @@ impl Moto {
     fn boto3(&self, snippet: &str, args: &[&str]) -> Vec<u8> {
         let script = format!(
             "import boto3, json, sys\ns3 = boto3.client('s3', endpoint_url={:?}, region_name='us-east-1', \
-             aws_access_key_id='test', aws_secret_access_key={SECRET:?})\n{snippet}",
+             aws_access_key_id={ACCESS_KEY_ID:?}, aws_secret_access_key={SECRET:?})\n{snippet}",
             self.endpoint
         );
         let python = super::repo().join(".venv/bin/python");
@@ -127,7 +129,7 @@ print(len(keys))",
         vec![
             ("AWS_ENDPOINT_URL", self.endpoint.clone()),
             ("AWS_REGION", "us-east-1".to_owned()),
-            ("AWS_ACCESS_KEY_ID", "test".to_owned()),
+            ("AWS_ACCESS_KEY_ID", ACCESS_KEY_ID.to_owned()),
             ("AWS_SECRET_ACCESS_KEY", SECRET.to_owned()),
             ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
         ]
