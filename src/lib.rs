@@ -22,6 +22,7 @@ pub mod tiling;
 mod error;
 mod progress;
 
-pub use config::{Bbox, Tileset};
+pub use config::Tileset;
 pub use error::{Error, Result};
 pub use pipeline::{BuildOptions, BuildSummary, build};
+pub use tiling::Bbox;

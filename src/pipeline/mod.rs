@@ -19,9 +19,10 @@ use tracing::info;
 pub use summary::BuildSummary;
 
 use crate::archive::{MbtilesWriter, Metadata, VectorLayer};
-use crate::config::{Bbox, TileFormat, Tileset};
+use crate::config::{TileFormat, Tileset};
 use crate::manifest;
 use crate::progress::Progress;
+use crate::tiling::Bbox;
 use crate::tiling::TileRange;
 use crate::{Error, Result};
 

@@ -8,8 +8,8 @@ use serde::Serialize;
 
 use super::{RenderError, decode_png, encode_png};
 use crate::archive::MbtilesReader;
-use crate::config::{Bbox, Color};
-use crate::tiling::{TileId, TileRange};
+use crate::config::Color;
+use crate::tiling::{Bbox, TileId, TileRange};
 
 /// The widest or tallest mosaic made, in pixels (a 8192² RGBA image is 256 MiB in memory).
 pub const MAX_MOSAIC_PIXELS: u64 = 8192;

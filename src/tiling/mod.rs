@@ -6,6 +6,7 @@
 //! the piece against one axis-aligned rectangle, so a country's ring is walked O(log tiles) times, not once per
 //! tile, and a range of tiles that a polygon covers whole is emitted as [`PieceGeom::Full`] without clipping.
 
+mod bbox;
 pub mod clip;
 pub mod mercator;
 pub mod shape;
@@ -14,6 +15,7 @@ pub mod slice;
 mod tile;
 pub mod valid;
 
+pub use bbox::{Bbox, MAX_LATITUDE};
 pub use mercator::{TileRange, lonlat_to_unit};
 pub use shape::{Point, Shape};
 pub use slice::{Piece, PieceGeom, SliceParams, slice_shape};

@@ -2,7 +2,7 @@ use std::sync::Arc;
 
 use super::*;
 use crate::archive::{MbtilesWriter, Metadata, TileBlob};
-use crate::config::Bbox;
+use crate::tiling::Bbox;
 
 fn tid(z: u8, x: u32, y: u32) -> TileId {
     TileId { z, x, y }
