@@ -9,6 +9,7 @@
 mod bbox;
 pub mod clip;
 pub mod mercator;
+pub mod piece;
 pub mod shape;
 pub mod simplify;
 pub mod slice;
@@ -17,8 +18,9 @@ pub mod valid;
 
 pub use bbox::{Bbox, MAX_LATITUDE};
 pub use mercator::{TileRange, lonlat_to_unit};
+pub use piece::{Coord, Piece, PieceGeom};
 pub use shape::{Point, Shape};
-pub use slice::{Piece, PieceGeom, SliceParams, slice_shape};
+pub use slice::{SliceParams, slice_shape};
 pub use tile::TileId;
 
 /// Tile extent of every vector tile: coordinates run from 0 to 4096 inside a tile.
