@@ -1,4 +1,4 @@
-//! `build`: a tileset → an MBTiles file, stage by stage as in DESIGN.md.
+//! `build`: a tileset → an MBTiles file, stage by stage as in ARCHITECTURE.md.
 //!
 //! 1. resolve the build area and zooms (tileset bounds, `--region` or `--bbox`, `--minzoom`/`--maxzoom`);
 //! 2. read each layer's source into memory (`load`);
