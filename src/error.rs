@@ -37,7 +37,7 @@ impl Error {
             Error::Config(_) | Error::Build(_) => 3,
             Error::Source(_) => 4,
             Error::Archive(_) => 5,
-            Error::Manifest(ManifestError::Io { .. } | ManifestError::Sqlite { .. }) => 5,
+            Error::Manifest(ManifestError::Io { .. } | ManifestError::Archive(_)) => 5,
             Error::Manifest(_) => 6,
             Error::Encode(_) => 1,
             Error::Render(RenderError::Encode { .. } | RenderError::Canvas { .. }) => 1,

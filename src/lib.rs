@@ -1,6 +1,6 @@
 //! tilepress: vector geodata → map tiles (vector or PNG) in MBTiles, fingerprinted and published.
 //!
-//! The pipeline, in stage order (see DESIGN.md): a [`config::Tileset`] names sources and zooms; [`source`]
+//! The pipeline, in stage order (see ARCHITECTURE.md): a [`config::Tileset`] names sources and zooms; [`source`]
 //! streams features from geodata files; [`tiling`] projects, simplifies and slices them into per-tile pieces;
 //! [`encode`] turns the pieces of one tile into Mapbox Vector Tile bytes, or for a raster tileset [`render`]
 //! draws them into a PNG; [`archive`] writes the tiles into an MBTiles file through one writer thread;
@@ -22,6 +22,7 @@ pub mod tiling;
 mod error;
 mod progress;
 
-pub use config::{Bbox, Tileset};
+pub use config::Tileset;
 pub use error::{Error, Result};
 pub use pipeline::{BuildOptions, BuildSummary, build};
+pub use tiling::Bbox;

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::config::Bbox;
+use crate::tiling::Bbox;
 
 /// The type of one attribute, as TileJSON's `vector_layers[].fields` names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -14,11 +14,11 @@ pub use raw::RawTileset;
 pub use style::{Color, DEFAULT_TILE_SIZE, LayerStyle, MAX_STYLE_PIXELS, Raster, TILE_SIZES, ZoomCurve};
 
 use crate::source::InvalidPolicy;
+/// Re-exported from [`crate::tiling`], where the geometry that uses them lives.
+pub use crate::tiling::{Bbox, MAX_LATITUDE};
 
 /// The deepest zoom a tileset may ask for.
 pub const MAX_ZOOM: u8 = 20;
-/// Web Mercator's latitude limit (the square world).
-pub const MAX_LATITUDE: f64 = 85.051_128_779_806_59;
 /// Default clip buffer around a tile, in tile units of the 4096 extent.
 pub const DEFAULT_BUFFER: u32 = 64;
 /// Default Douglas–Peucker tolerance, in tile units of the 4096 extent.
@@ -50,69 +50,6 @@ pub enum ConfigError {
     Parse { path: PathBuf, message: String },
     #[error("{path}: {key}: {message}")]
     Invalid { path: PathBuf, key: String, message: String },
-}
-
-/// A rectangle in WGS84 degrees: west, south, east, north.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Bbox {
-    pub west: f64,
-    pub south: f64,
-    pub east: f64,
-    pub north: f64,
-}
-
-impl Bbox {
-    /// The whole Web Mercator world.
-    pub const WORLD: Bbox = Bbox { west: -180.0, south: -MAX_LATITUDE, east: 180.0, north: MAX_LATITUDE };
-
-    /// Checks a `[west, south, east, north]` list; the error text says what is wrong.
-    pub fn from_slice(values: &[f64]) -> Result<Bbox, String> {
-        let [west, south, east, north] = values else {
-            return Err(format!("expected [west, south, east, north], got {} numbers", values.len()));
-        };
-        let (west, south, east, north) = (*west, *south, *east, *north);
-        if ![west, south, east, north].iter().all(|v| v.is_finite()) {
-            return Err("bounds must be finite numbers".to_owned());
-        }
-        if !(-180.0..=180.0).contains(&west) || !(-180.0..=180.0).contains(&east) {
-            return Err(format!("longitudes must lie in [-180, 180], got west {west}, east {east}"));
-        }
-        if !(-90.0..=90.0).contains(&south) || !(-90.0..=90.0).contains(&north) {
-            return Err(format!("latitudes must lie in [-90, 90], got south {south}, north {north}"));
-        }
-        if west >= east {
-            return Err(format!("west ({west}) must be less than east ({east})"));
-        }
-        if south >= north {
-            return Err(format!("south ({south}) must be less than north ({north})"));
-        }
-        Ok(Bbox { west, south, east, north })
-    }
-
-    /// Parses `W,S,E,N` as typed on the command line.
-    pub fn parse(text: &str) -> Result<Bbox, String> {
-        let values = text
-            .split(',')
-            .map(|part| part.trim().parse::<f64>().map_err(|_| format!("`{part}` is not a number")))
-            .collect::<Result<Vec<_>, _>>()?;
-        Bbox::from_slice(&values)
-    }
-
-    /// This box with its latitudes clamped to the Mercator limit.
-    pub fn clamped_to_mercator(self) -> Bbox {
-        Bbox { south: self.south.max(-MAX_LATITUDE), north: self.north.min(MAX_LATITUDE), ..self }
-    }
-
-    /// The part shared with `other`, or `None` if they do not overlap.
-    pub fn intersection(self, other: Bbox) -> Option<Bbox> {
-        let out = Bbox {
-            west: self.west.max(other.west),
-            south: self.south.max(other.south),
-            east: self.east.min(other.east),
-            north: self.north.min(other.north),
-        };
-        (out.west < out.east && out.south < out.north).then_some(out)
-    }
 }
 
 /// Tile formats a tileset can produce.

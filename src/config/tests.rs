@@ -104,14 +104,6 @@ fn unknown_keys_and_syntax_errors_are_refused_with_their_place() {
 }
 
 #[test]
-fn bbox_parsing_from_the_command_line() {
-    assert_eq!(Bbox::parse("7.4, 43.7,7.5,43.8").map(|b| b.east), Ok(7.5));
-    assert!(Bbox::parse("7.4,43.7,7.5").is_err());
-    assert!(Bbox::parse("a,b,c,d").is_err());
-    assert!(Bbox::parse("10,0,5,1").is_err());
-}
-
-#[test]
 fn shipped_tilesets_are_valid() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tilesets");
     let mut seen = 0;

@@ -117,7 +117,7 @@ fn filtered<'a>(layers: &[TileLayer<'a>], keep: &[Vec<bool>]) -> Vec<TileLayer<'
 mod tests {
     use super::*;
     use crate::source::Value;
-    use crate::tiling::slice::PieceGeom;
+    use crate::tiling::piece::PieceGeom;
 
     fn points(n: usize) -> Vec<PieceGeom> {
         (0..n).map(|i| PieceGeom::Points(vec![[(i * 37 % 4096) as i32, (i * 91 % 4096) as i32]])).collect()

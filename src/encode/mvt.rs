@@ -7,7 +7,7 @@ use rustc_hash::FxHashMap as HashMap;
 
 use crate::source::Value;
 use crate::tiling::EXTENT;
-use crate::tiling::slice::{Coord, PieceGeom};
+use crate::tiling::piece::{Coord, PieceGeom};
 
 /// One feature to encode: its properties and its geometry in this tile.
 #[derive(Debug, Clone, Copy)]

@@ -6,11 +6,10 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use rusqlite::{Connection, OpenFlags};
 use tracing::warn;
 
 use super::{Entry, Header, ManifestError, ManifestInfo, ManifestWriter, SourceFingerprint, sha256};
-use crate::tiling::TileId;
+use crate::archive::MbtilesReader;
 
 /// The metadata key where tilepress records the source fingerprints of a build.
 pub const SOURCES_KEY: &str = "tilepress_sources";
@@ -54,80 +53,37 @@ impl Header {
 /// Writes the manifest of an MBTiles file: every tile of its `tiles` table or view, hashed as stored.
 pub fn manifest_of_mbtiles(mbtiles: &Path, output: &Path) -> Result<ManifestInfo, ManifestError> {
     let name = mbtiles.display().to_string();
-    let sqlite = |source| ManifestError::Sqlite { name: name.clone(), source };
-    if !mbtiles.is_file() {
-        return Err(ManifestError::Io {
-            name: name.clone(),
-            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
-        });
-    }
-    let conn = Connection::open_with_flags(mbtiles, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(sqlite)?;
-    let rows = read_metadata(&conn).map_err(sqlite)?;
+    let reader = MbtilesReader::open(mbtiles)?;
+    let rows = reader.metadata()?;
     let stem = mbtiles.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     let mut header = Header::from_metadata(&rows, &stem);
     if !rows.contains_key("minzoom") || !rows.contains_key("maxzoom") {
-        let (lo, hi): (Option<u8>, Option<u8>) = conn
-            .query_row("SELECT min(zoom_level), max(zoom_level) FROM tiles", [], |r| Ok((r.get(0)?, r.get(1)?)))
-            .map_err(sqlite)?;
+        let (lo, hi) = reader.zoom_extent()?;
         header.minzoom = lo.unwrap_or(0);
         header.maxzoom = hi.unwrap_or(0);
     }
     let mut writer = ManifestWriter::create(output, &header)?;
-    // XYZ order: ascending y is descending TMS row.
-    let mut stmt = conn
-        .prepare(
-            "SELECT zoom_level, tile_column, tile_row, tile_data FROM tiles
-             ORDER BY zoom_level, tile_column, tile_row DESC",
-        )
-        .map_err(sqlite)?;
-    let mut query = stmt.query([]).map_err(sqlite)?;
     let mut nulls = 0u64;
-    while let Some(row) = query.next().map_err(sqlite)? {
-        let (z, x, tms_row): (i64, i64, i64) =
-            (row.get(0).map_err(sqlite)?, row.get(1).map_err(sqlite)?, row.get(2).map_err(sqlite)?);
-        let tile = u8::try_from(z)
-            .ok()
-            .zip(u32::try_from(x).ok())
-            .zip(u32::try_from(tms_row).ok())
-            .and_then(|((z, x), r)| TileId::from_tms(z, x, r))
-            .ok_or_else(|| ManifestError::Mbtiles {
-                name: name.clone(),
-                detail: format!("tile z={z} column={x} row={tms_row} lies outside the grid of its zoom"),
-            })?;
-        let data: Option<Vec<u8>> = row.get(3).map_err(sqlite)?;
-        let Some(data) = data else {
+    reader.for_each_tile(|stored| {
+        let tile = stored.tile().ok_or_else(|| ManifestError::Mbtiles {
+            name: name.clone(),
+            detail: format!(
+                "tile z={} column={} row={} lies outside the grid of its zoom",
+                stored.zoom, stored.column, stored.row
+            ),
+        })?;
+        let Some(data) = stored.data else {
             nulls += 1;
-            continue;
+            return Ok(());
         };
         let size = u32::try_from(data.len()).map_err(|_| ManifestError::Mbtiles {
             name: name.clone(),
             detail: format!("tile {tile} is larger than 4 GiB"),
         })?;
-        writer.push(&Entry { tile, size, sha256: sha256(&data) })?;
-    }
+        writer.push(&Entry { tile, size, sha256: sha256(&data) })
+    })?;
     if nulls > 0 {
         warn!(mbtiles = %name, tiles = nulls, "tiles with NULL tile_data left out of the manifest");
     }
     writer.finish()
-}
-
-fn read_metadata(conn: &Connection) -> rusqlite::Result<BTreeMap<String, String>> {
-    let exists: bool = conn.query_row(
-        "SELECT count(*) > 0 FROM sqlite_master WHERE name = 'metadata' AND type IN ('table', 'view')",
-        [],
-        |r| r.get(0),
-    )?;
-    if !exists {
-        return Ok(BTreeMap::new());
-    }
-    let mut stmt = conn.prepare("SELECT name, value FROM metadata")?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)))?;
-    let mut out = BTreeMap::new();
-    for row in rows {
-        let (k, v) = row?;
-        if let Some(v) = v {
-            out.insert(k, v);
-        }
-    }
-    Ok(out)
 }

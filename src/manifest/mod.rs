@@ -16,6 +16,7 @@ pub use diff::{Change, Diff, ZoomDiff, diff};
 pub use format::{ManifestInfo, ManifestReader, ManifestWriter, write_manifest};
 pub use from_mbtiles::{SOURCES_KEY, manifest_of_mbtiles};
 
+use crate::archive::ArchiveError;
 use crate::tiling::TileId;
 
 /// The current manifest format version (the `version` field of the file's preamble).
@@ -42,12 +43,9 @@ pub enum ManifestError {
     Corrupt { name: String, detail: String },
     #[error("{name}: tiles out of order: {previous} then {next}")]
     OutOfOrder { name: String, previous: TileId, next: TileId },
-    #[error("{name}: SQLite: {source}")]
-    Sqlite {
-        name: String,
-        #[source]
-        source: rusqlite::Error,
-    },
+    /// The MBTiles could not be read.
+    #[error(transparent)]
+    Archive(#[from] ArchiveError),
     #[error("{name}: {detail}")]
     Mbtiles { name: String, detail: String },
 }

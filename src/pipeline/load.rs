@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 use tracing::info;
 
 use crate::archive::FieldType;
-use crate::config::{Bbox, Layer};
+use crate::config::Layer;
 use crate::source::{self, Feature, SourceError, Value};
+use crate::tiling::Bbox;
 use crate::tiling::{Shape, lonlat_to_unit};
 
 /// One feature ready to tile.

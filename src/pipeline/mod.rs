@@ -1,4 +1,4 @@
-//! `build`: a tileset → an MBTiles file, stage by stage as in DESIGN.md.
+//! `build`: a tileset → an MBTiles file, stage by stage as in ARCHITECTURE.md.
 //!
 //! 1. resolve the build area and zooms (tileset bounds, `--region` or `--bbox`, `--minzoom`/`--maxzoom`);
 //! 2. read each layer's source into memory (`load`);
@@ -19,9 +19,10 @@ use tracing::info;
 pub use summary::BuildSummary;
 
 use crate::archive::{MbtilesWriter, Metadata, VectorLayer};
-use crate::config::{Bbox, TileFormat, Tileset};
+use crate::config::{TileFormat, Tileset};
 use crate::manifest;
 use crate::progress::Progress;
+use crate::tiling::Bbox;
 use crate::tiling::TileRange;
 use crate::{Error, Result};
 

@@ -20,6 +20,7 @@ pub mod style;
 
 use std::path::PathBuf;
 
+use crate::archive::ArchiveError;
 use crate::config::{LayerStyle, Limits, Raster};
 use crate::tiling::PieceGeom;
 
@@ -37,12 +38,8 @@ pub enum RenderError {
     #[error("tile {tile}: cannot allocate a {size}×{size} canvas")]
     Canvas { tile: String, size: u32 },
     /// An MBTiles could not be read.
-    #[error("{path}: SQLite: {source}")]
-    Sqlite {
-        path: PathBuf,
-        #[source]
-        source: rusqlite::Error,
-    },
+    #[error(transparent)]
+    Archive(#[from] ArchiveError),
     /// A file could not be written.
     #[error("{path}: {source}")]
     Io {

@@ -4,12 +4,12 @@
 
 use std::path::{Path, PathBuf};
 
-use rusqlite::{Connection, OpenFlags};
 use serde::Serialize;
 
 use super::{RenderError, decode_png, encode_png};
-use crate::config::{Bbox, Color};
-use crate::tiling::{TileId, TileRange};
+use crate::archive::MbtilesReader;
+use crate::config::Color;
+use crate::tiling::{Bbox, TileId, TileRange};
 
 /// The widest or tallest mosaic made, in pixels (a 8192² RGBA image is 256 MiB in memory).
 pub const MAX_MOSAIC_PIXELS: u64 = 8192;
@@ -48,22 +48,18 @@ pub fn mosaic(request: &MosaicRequest) -> Result<MosaicReport, RenderError> {
     if !path.is_file() {
         return Err(fail("no such file".to_owned()));
     }
-    let sqlite = |source| RenderError::Sqlite { path: path.clone(), source };
-    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(sqlite)?;
-    let meta = |key: &str| -> Option<String> {
-        conn.query_row("SELECT value FROM metadata WHERE name = ?1", [key], |r| r.get(0)).ok()
-    };
-    let format = meta("format").unwrap_or_default();
+    let reader = MbtilesReader::open(path)?;
+    // Unreadable metadata reads as no format, which is refused just below.
+    let format = reader.metadata_value("format").ok().flatten().unwrap_or_default();
     if format != "png" {
         return Err(fail(format!("a mosaic needs PNG tiles; this MBTiles has format `{format}`")));
     }
     let range = match request.bbox {
         Some(bbox) => TileRange::covering(bbox.clamped_to_mercator(), request.zoom),
-        None => stored_range(&conn, path, request.zoom)?
-            .ok_or_else(|| fail(format!("no tiles at zoom {}", request.zoom)))?,
+        None => reader.stored_range(request.zoom)?.ok_or_else(|| fail(format!("no tiles at zoom {}", request.zoom)))?,
     };
     let (columns, rows) = (range.x_max - range.x_min + 1, range.y_max - range.y_min + 1);
-    let tiles = read_tiles(&conn, path, range)?;
+    let tiles = reader.tiles_in(range)?;
     let tile_size = match tiles.first() {
         Some((tile, png)) => decode(path, *tile, png)?.0,
         None => return Err(fail(format!("no tiles at zoom {} inside the area", request.zoom))),
@@ -112,54 +108,6 @@ pub fn mosaic(request: &MosaicRequest) -> Result<MosaicReport, RenderError> {
         tiles_found: found,
         tiles_missing: u64::from(columns) * u64::from(rows) - found,
     })
-}
-
-/// The columns and rows (XYZ) that the tiles stored at `zoom` span, or `None` if there are none.
-fn stored_range(conn: &Connection, path: &Path, zoom: u8) -> Result<Option<TileRange>, RenderError> {
-    let sqlite = |source| RenderError::Sqlite { path: path.to_owned(), source };
-    let extent: (Option<u32>, Option<u32>, Option<u32>, Option<u32>) = conn
-        .query_row(
-            "SELECT min(tile_column), max(tile_column), min(tile_row), max(tile_row) FROM tiles
-             WHERE zoom_level = ?1",
-            [zoom],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        )
-        .map_err(sqlite)?;
-    let (Some(x_min), Some(x_max), Some(row_min), Some(row_max)) = extent else { return Ok(None) };
-    let (Some(north), Some(south)) = (TileId::from_tms(zoom, x_min, row_max), TileId::from_tms(zoom, x_min, row_min))
-    else {
-        return Ok(None);
-    };
-    Ok(Some(TileRange { z: zoom, x_min, x_max, y_min: north.y, y_max: south.y }))
-}
-
-/// Every stored tile of the range, as `(XYZ tile, PNG bytes)`.
-fn read_tiles(conn: &Connection, path: &Path, range: TileRange) -> Result<Vec<(TileId, Vec<u8>)>, RenderError> {
-    let sqlite = |source| RenderError::Sqlite { path: path.to_owned(), source };
-    let z = range.z;
-    let n = 1u32 << z;
-    // TMS rows: the north (small y) is the high row.
-    let (row_min, row_max) = (n - 1 - range.y_max, n - 1 - range.y_min);
-    let mut stmt = conn
-        .prepare(
-            "SELECT tile_column, tile_row, tile_data FROM tiles WHERE zoom_level = ?1
-               AND tile_column BETWEEN ?2 AND ?3 AND tile_row BETWEEN ?4 AND ?5
-             ORDER BY tile_column, tile_row",
-        )
-        .map_err(sqlite)?;
-    let rows = stmt
-        .query_map(rusqlite::params![z, range.x_min, range.x_max, row_min, row_max], |r| {
-            Ok((r.get::<_, u32>(0)?, r.get::<_, u32>(1)?, r.get::<_, Vec<u8>>(2)?))
-        })
-        .map_err(sqlite)?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (x, tms_row, data) = row.map_err(sqlite)?;
-        if let Some(tile) = TileId::from_tms(z, x, tms_row) {
-            out.push((tile, data));
-        }
-    }
-    Ok(out)
 }
 
 fn decode(path: &Path, tile: TileId, png: &[u8]) -> Result<(u32, Vec<u8>), RenderError> {

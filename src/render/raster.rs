@@ -12,7 +12,7 @@ use super::RenderLayer;
 use super::style::ZoomStyle;
 use crate::config::Raster;
 use crate::tiling::EXTENT;
-use crate::tiling::slice::{Coord, PieceGeom};
+use crate::tiling::piece::{Coord, PieceGeom};
 
 /// A tile being drawn: the tile's pixels plus a margin around them.
 pub struct Canvas {

@@ -1,7 +1,7 @@
 //! Web Mercator: lon/lat degrees → unit square coordinates (x east, y south, both in [0, 1]) and the tile
 //! ranges that cover a bounding box at a zoom.
 
-use crate::config::{Bbox, MAX_LATITUDE};
+use super::bbox::{Bbox, MAX_LATITUDE};
 
 /// Projects lon/lat (degrees) to the unit square of Web Mercator; latitudes beyond ±85.0511° are clamped.
 pub fn lonlat_to_unit(lon: f64, lat: f64) -> [f64; 2] {

@@ -6,17 +6,21 @@
 //! the piece against one axis-aligned rectangle, so a country's ring is walked O(log tiles) times, not once per
 //! tile, and a range of tiles that a polygon covers whole is emitted as [`PieceGeom::Full`] without clipping.
 
+mod bbox;
 pub mod clip;
 pub mod mercator;
+pub mod piece;
 pub mod shape;
 pub mod simplify;
 pub mod slice;
 mod tile;
 pub mod valid;
 
+pub use bbox::{Bbox, MAX_LATITUDE};
 pub use mercator::{TileRange, lonlat_to_unit};
+pub use piece::{Coord, Piece, PieceGeom};
 pub use shape::{Point, Shape};
-pub use slice::{Piece, PieceGeom, SliceParams, slice_shape};
+pub use slice::{SliceParams, slice_shape};
 pub use tile::TileId;
 
 /// Tile extent of every vector tile: coordinates run from 0 to 4096 inside a tile.

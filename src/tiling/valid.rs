@@ -10,7 +10,7 @@ use i_overlay::core::overlay::IntOverlayOptions;
 use i_overlay::core::simplify::Simplify;
 use i_overlay::i_float::int::point::IntPoint;
 
-use super::slice::Coord;
+use super::piece::Coord;
 
 /// Makes the polygons of one feature (each: exterior first, then holes; open rings, wound as MVT wants) valid
 /// together: self-intersections split, overlapping parts merged. `lo` and `hi` are the clip lines on both axes
@@ -103,7 +103,7 @@ fn has_bridges(polygon: &[Vec<Coord>], lo: i32, hi: i32) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tiling::slice::int_area2;
+    use crate::tiling::piece::int_area2;
 
     #[test]
     fn a_comb_cut_by_the_clip_line_becomes_separate_teeth() {

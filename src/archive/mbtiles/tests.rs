@@ -1,6 +1,6 @@
 use super::*;
 use crate::archive::{Metadata, VectorLayer};
-use crate::config::Bbox;
+use crate::tiling::Bbox;
 
 fn metadata() -> Metadata {
     Metadata {
