@@ -43,7 +43,7 @@ impl Error {
             Error::Render(RenderError::Encode { .. } | RenderError::Canvas { .. }) => 1,
             Error::Render(RenderError::Mosaic { .. }) => 3,
             Error::Render(_) => 5,
-            Error::Publish(PublishError::Store(_) | PublishError::Sqlite { .. }) => 5,
+            Error::Publish(PublishError::Store(_) | PublishError::Archive(_)) => 5,
             Error::Publish(PublishError::Manifest(_)) => 6,
             Error::Publish(
                 PublishError::Unverified { .. } | PublishError::DamagedObject { .. } | PublishError::Untrusted { .. },

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use super::store::StoreError;
+use crate::archive::ArchiveError;
 use crate::manifest::ManifestError;
 
 /// The error of the publish stage; every variant names the set, key or file at fault.
@@ -58,10 +59,6 @@ pub enum PublishError {
     GcLeaseLost { set: String, why: String },
     #[error("{path}: the MBTiles lacks {missing} tiles of its manifest (were they built together?)")]
     MbtilesMismatch { path: PathBuf, missing: usize },
-    #[error("{path}: SQLite: {source}")]
-    Sqlite {
-        path: PathBuf,
-        #[source]
-        source: rusqlite::Error,
-    },
+    #[error(transparent)]
+    Archive(#[from] ArchiveError),
 }

@@ -1,5 +1,5 @@
 //! The small JSON objects of a published set: the pointer (`current.json`), each version's record and each
-//! swap's history record — and the names of every object (the store layout of DESIGN.md).
+//! swap's history record — and the names of every object (the store layout in ARCHITECTURE.md).
 
 use serde::{Deserialize, Serialize};
 

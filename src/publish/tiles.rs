@@ -8,6 +8,7 @@ use std::path::Path;
 use super::error::PublishError;
 use super::records::Layout;
 use super::store::{Condition, IMMUTABLE, PutOptions, Store, StoreError};
+use crate::archive::MbtilesReader;
 use crate::manifest::{self, ManifestReader};
 
 pub(crate) fn tile_put_options(format: &str) -> PutOptions {
@@ -75,23 +76,15 @@ pub(crate) type Blob = ([u8; 32], Vec<u8>);
 
 /// The distinct tiles of an MBTiles whose SHA-256 is in `needed` (which is emptied as they are found).
 pub(crate) fn tile_blobs(mbtiles: &Path, needed: &mut HashSet<[u8; 32]>) -> Result<Vec<Blob>, PublishError> {
-    let sqlite = |source| PublishError::Sqlite { path: mbtiles.to_owned(), source };
-    let conn =
-        rusqlite::Connection::open_with_flags(mbtiles, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(sqlite)?;
-    let normalized: bool = conn
-        .query_row("SELECT count(*) > 0 FROM sqlite_master WHERE name = 'images' AND type = 'table'", [], |r| r.get(0))
-        .map_err(sqlite)?;
-    let sql = if normalized { "SELECT tile_data FROM images" } else { "SELECT tile_data FROM tiles" };
-    let mut stmt = conn.prepare(sql).map_err(sqlite)?;
-    let mut rows = stmt.query([]).map_err(sqlite)?;
+    let reader = MbtilesReader::open(mbtiles)?;
     let mut out = Vec::with_capacity(needed.len());
-    while let Some(row) = rows.next().map_err(sqlite)? {
-        let Some(data): Option<Vec<u8>> = row.get(0).map_err(sqlite)? else { continue };
+    reader.for_each_blob(|data| {
         let sha = manifest::sha256(&data);
         if needed.remove(&sha) {
             out.push((sha, data));
         }
-    }
+        Ok::<(), PublishError>(())
+    })?;
     if !needed.is_empty() {
         return Err(PublishError::MbtilesMismatch { path: mbtiles.to_owned(), missing: needed.len() });
     }
