@@ -276,4 +276,6 @@ pub fn int_area2(ring: &[Coord]) -> i64 {
 }
 
 #[cfg(test)]
+mod props;
+#[cfg(test)]
 mod tests;
