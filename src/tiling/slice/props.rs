@@ -101,6 +101,12 @@ fn polygon_area(polygons: &[Vec<Vec<Point>>]) -> f64 {
         .sum()
 }
 
+/// [`ring_area2`] about the ring's first point, so that world-sized coordinates do not swamp a small area.
+fn local_area2(ring: &[Point]) -> f64 {
+    let o = ring[0];
+    ring_area2(&ring.iter().map(|p| [p[0] - o[0], p[1] - o[1]]).collect::<Vec<_>>())
+}
+
 fn distance_to_segment(p: Point, a: Point, b: Point) -> f64 {
     let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
     let len2 = dx * dx + dy * dy;
@@ -146,10 +152,12 @@ proptest! {
                     prop_assert!(ring.len() >= 4 && ring.first() == ring.last(), "clipped rings stay closed: {:?}", ring);
                     prop_assert!(ring.iter().all(|p| inside(*p, b)), "a point outside {:?}: {:?}", b, ring);
                 }
-                // A ring that survives keeps its winding (slicing rewinds later; clipping must not scramble it).
-                let exterior_sign = ring_area2(&rings[0]).signum();
-                let clipped_sign = ring_area2(&polygons[0][0]).signum();
-                prop_assert!(clipped_sign == exterior_sign || clipped_sign == 0.0, "exterior winding flipped");
+                // A ring that survives with area keeps its winding (slicing rewinds later; clipping must not
+                // scramble it). Slivers under a thousandth of a unit have no sign that doubles can tell.
+                let clipped = local_area2(&polygons[0][0]);
+                if clipped.abs() > 1e-3 {
+                    prop_assert_eq!(clipped.signum(), local_area2(&rings[0]).signum(), "exterior winding flipped");
+                }
                 polygon_area(polygons)
             }
             Some(other) => panic!("polygons clip to polygons: {other:?}"),
