@@ -3,7 +3,7 @@ CARGO ?= cargo
 TILESET ?= tilesets/default.toml
 export TILEPRESS_PYTHON ?= $(CURDIR)/.venv/bin/python
 
-.PHONY: run test test-deps test-infra audit lint fmt bench bench-compare compat ci doc clean soak
+.PHONY: run test test-deps test-infra soak soak-props audit lint fmt bench bench-compare compat ci doc clean
 
 ## Build the embedded default tileset from fixtures/ into out/default.mbtiles (+ manifest) and publish it as a
 ## new version to the local store out/store (no network, no cloud). Rerun: identical content, no new version.
@@ -19,6 +19,11 @@ test: test-deps
 ## Only the infra checks (installs checkov, kubernetes-validate, yamllint, actionlint… into .venv-infra).
 test-infra:
 	scripts/lint-infra.sh
+
+## The property tests (manifest, clip and slice, MVT encoding) at 100,000 cases each instead of the default 256,
+## in release mode (PROPTEST_CASES=N overrides the count of every `make test` run too).
+soak-props:
+	PROPTEST_CASES=100000 $(CARGO) test --release --lib props
 
 ## cargo audit of Cargo.lock against the offline RustSec database (scripts/audit.sh says which copy).
 audit:

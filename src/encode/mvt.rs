@@ -223,4 +223,6 @@ fn varint_len(v: u64) -> usize {
 }
 
 #[cfg(test)]
+mod props;
+#[cfg(test)]
 mod tests;

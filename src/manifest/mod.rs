@@ -7,6 +7,8 @@
 mod diff;
 pub mod format;
 mod from_mbtiles;
+#[cfg(test)]
+mod props;
 
 use std::collections::BTreeMap;
 

@@ -223,4 +223,6 @@ fn ring_to_local(ring: &[Coord], exterior: bool) -> Option<Vec<Coord>> {
 }
 
 #[cfg(test)]
+mod props;
+#[cfg(test)]
 mod tests;
