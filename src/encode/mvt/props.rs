@@ -10,7 +10,8 @@ use proptest::collection::{btree_map, vec};
 use proptest::prelude::*;
 
 use super::*;
-use crate::tiling::slice::{Piece, SliceParams, int_area2, slice_shape};
+use crate::tiling::piece::{Piece, int_area2};
+use crate::tiling::slice::{SliceParams, slice_shape};
 use crate::tiling::{Shape, TileRange};
 
 /// One decoded geometry, in tile units; rings are open (the decoder's closing point checked and removed).
