@@ -6,6 +6,7 @@
 //! record per swap. Everything before the swap only adds objects, so a crash leaves the old version live and a
 //! rerun uploads only what is missing.
 
+mod drill;
 mod file;
 mod gc;
 mod lease;
@@ -18,6 +19,7 @@ mod upload;
 
 use std::path::PathBuf;
 
+pub use drill::{Aftermath, DrillCause, DrillError, DrillReport, DrillStep, DrillTiming, drill};
 pub use gc::{GcReport, GcRequest, gc, parse_grace};
 pub use manage::{RollbackReport, VerifyReport, VersionInfo, rollback, verify, versions};
 pub use promote::{PromoteReport, PromoteRequest, promote};
