@@ -51,6 +51,9 @@ pub enum Command {
     Rollback(RollbackArgs),
     /// Check that every object of a version (default: the live one) is present with the right checksum.
     Verify(VerifyArgs),
+    /// Rehearse a rollback: make the previous version live, verify it, make the live version live again, verify
+    /// it, timing each step; after any failure put the live version back.
+    Drill(SetArgs),
     /// Remove tiles, archives and versions that no retained version needs (older than a grace period).
     Gc(GcArgs),
     /// Make a version of one store (staging) live in another (production) with no rebuild: copy the objects the

@@ -38,6 +38,7 @@ pub fn metrics_for(command: &Command) -> RunMetrics {
         Command::Versions(a) => RunMetrics::for_set(&a.set, "versions"),
         Command::Rollback(a) => RunMetrics::for_set(&a.target.set, "rollback"),
         Command::Verify(a) => RunMetrics::for_set(&a.target.set, "verify"),
+        Command::Drill(a) => RunMetrics::for_set(&a.set, "drill"),
         Command::Gc(a) => RunMetrics::for_set(&a.target.set, if a.dry_run { "gc-dry-run" } else { "gc" }),
         Command::Promote(a) => RunMetrics::for_set(&a.set, if a.dry_run { "promote-dry-run" } else { "promote" }),
         Command::Mosaic(a) => RunMetrics::new(&stem(&a.mbtiles), None, "mosaic"),
@@ -325,6 +326,38 @@ pub fn verify(args: VerifyArgs, metrics: &mut RunMetrics) -> tilepress::Result<b
         }
     }
     Ok(report.problem_count == 0)
+}
+
+/// A failed drill prints its report too (with `--json` on stdout), then fails with its error.
+pub fn drill(args: SetArgs, metrics: &mut RunMetrics) -> tilepress::Result<()> {
+    // Failed until the drill says otherwise (a store that cannot be opened is a failed drill too).
+    metrics.set("tilepress_drill_success", &[], 0.0);
+    let store = open_store(&args.to, args.endpoint.as_deref())?;
+    let result = publish::drill(store.as_ref(), &args.set);
+    metrics.record_retries(store.retries());
+    let report = match &result {
+        Ok(report) => report,
+        Err(err) => &err.report,
+    };
+    metrics.record_drill(report);
+    if args.json {
+        print_json(report);
+    } else {
+        say!("{}: rollback drill {} in {}", report.set, report.outcome, report.store);
+        for t in &report.steps {
+            say!(
+                "  {:<16} {:<32} {:>8.3} s  {}",
+                t.step.to_string(),
+                t.version,
+                t.seconds,
+                if t.ok { "ok" } else { "FAILED" }
+            );
+        }
+        if let Some(live) = &report.live_after {
+            say!("  live now: {live}");
+        }
+    }
+    result.map(|_| ()).map_err(tilepress::Error::from)
 }
 
 pub fn gc(args: GcArgs, metrics: &mut RunMetrics) -> tilepress::Result<()> {

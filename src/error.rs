@@ -5,7 +5,7 @@ use crate::config::ConfigError;
 use crate::encode::EncodeError;
 use crate::manifest::ManifestError;
 use crate::pipeline::BuildError;
-use crate::publish::PublishError;
+use crate::publish::{Aftermath, DrillCause, DrillError, PublishError};
 use crate::render::RenderError;
 use crate::source::SourceError;
 
@@ -28,6 +28,9 @@ pub enum Error {
     Build(BuildError),
     #[error(transparent)]
     Publish(#[from] PublishError),
+    /// A failed rollback drill (boxed: it carries the drill's report).
+    #[error(transparent)]
+    Drill(#[from] Box<DrillError>),
 }
 
 impl Error {
@@ -43,20 +46,31 @@ impl Error {
             Error::Render(RenderError::Encode { .. } | RenderError::Canvas { .. }) => 1,
             Error::Render(RenderError::Mosaic { .. }) => 3,
             Error::Render(_) => 5,
-            Error::Publish(PublishError::Store(_) | PublishError::Archive(_)) => 5,
-            Error::Publish(PublishError::Manifest(_)) => 6,
-            Error::Publish(
-                PublishError::Unverified { .. } | PublishError::DamagedObject { .. } | PublishError::Untrusted { .. },
-            ) => 8,
-            // Refused: a lost race, the shrink guard, an unknown version, a broken pointer.
-            Error::Publish(_) => 7,
+            Error::Publish(err) => publish_exit_code(err),
+            // The live version could not be put back after a failed drill: someone must act.
+            Error::Drill(err) if matches!(err.after, Aftermath::Stranded { .. }) => 9,
+            Error::Drill(err) => match &err.cause {
+                DrillCause::Publish(err) => publish_exit_code(err),
+                DrillCause::Problems { .. } => 8,
+                DrillCause::WrongLanding { .. } | DrillCause::RolledBack { .. } => 7,
+            },
         }
+    }
+}
+
+fn publish_exit_code(err: &PublishError) -> i32 {
+    match err {
+        PublishError::Store(_) | PublishError::Archive(_) => 5,
+        PublishError::Manifest(_) => 6,
+        PublishError::Unverified { .. } | PublishError::DamagedObject { .. } | PublishError::Untrusted { .. } => 8,
+        // Refused: a lost race, the shrink guard, an unknown version, a broken pointer.
+        _ => 7,
     }
 }
 
 impl Error {
     /// The stage that failed, for metrics and logs: config, source, build, render, archive, manifest, store,
-    /// publish, verify.
+    /// publish, verify, drill.
     pub fn stage(&self) -> &'static str {
         match self {
             Error::Config(_) => "config",
@@ -70,6 +84,7 @@ impl Error {
                 PublishError::Unverified { .. } | PublishError::DamagedObject { .. } | PublishError::Untrusted { .. },
             ) => "verify",
             Error::Publish(_) => "publish",
+            Error::Drill(_) => "drill",
         }
     }
 }

@@ -26,6 +26,7 @@ fn main() -> ExitCode {
         Command::Publish(args) => exit(commands::publish(args, &mut metrics), &metrics),
         Command::Versions(args) => exit(commands::versions(args), &metrics),
         Command::Rollback(args) => exit(commands::rollback(args, &mut metrics), &metrics),
+        Command::Drill(args) => exit(commands::drill(args, &mut metrics), &metrics),
         Command::Gc(args) => exit(commands::gc(args, &mut metrics), &metrics),
         Command::Promote(args) => exit(commands::promote(args, &mut metrics), &metrics),
         Command::Mosaic(args) => exit(commands::mosaic(args), &metrics),

@@ -14,7 +14,7 @@ use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::BuildSummary;
-use crate::publish::{DiffSummary, PromoteReport, PublishReport};
+use crate::publish::{DiffSummary, DrillReport, DrillStep, PromoteReport, PublishReport};
 
 /// Every metric family: name, type, help.
 pub const FAMILIES: &[(&str, &str, &str)] = &[
@@ -40,6 +40,15 @@ pub const FAMILIES: &[(&str, &str, &str)] = &[
     ("tilepress_live_bytes", "gauge", "Tile bytes in the live version after the last run."),
     ("tilepress_pointer_swaps_total", "counter", "Pointer swaps made, by kind: publish, rollback, promote."),
     ("tilepress_rollbacks_total", "counter", "Rollbacks performed."),
+    ("tilepress_drill_success", "gauge", "1 if the last rollback drill passed, 0 if it failed."),
+    ("tilepress_drill_rollback_seconds", "gauge", "Time of the last drill's rollback to the previous version."),
+    ("tilepress_drill_rollforward_seconds", "gauge", "Time of the last drill's rollback to the live version again."),
+    ("tilepress_drill_verify_seconds", "gauge", "Time of the last drill's verify of each version: previous, live."),
+    (
+        "tilepress_drill_stranded",
+        "gauge",
+        "1 if the last drill failed and could not put the live version back (the previous one is live).",
+    ),
 ];
 
 /// Families whose previous values are carried into the next file.
@@ -163,6 +172,31 @@ impl RunMetrics {
         self.set("tilepress_publish_bytes", &[("outcome", "uploaded")], bytes as f64);
         for (change, count) in [("added", d.added), ("changed", d.changed), ("removed", d.removed)] {
             self.set("tilepress_publish_tiles", &[("change", change)], count as f64);
+        }
+    }
+
+    /// The figures of a rollback drill, passed or failed (its rollbacks are swaps, not `tilepress_rollbacks_total`).
+    pub fn record_drill(&mut self, report: &DrillReport) {
+        self.set("tilepress_drill_success", &[], if report.outcome == "passed" { 1.0 } else { 0.0 });
+        self.set("tilepress_drill_stranded", &[], if report.stranded { 1.0 } else { 0.0 });
+        let timed = [
+            ("tilepress_drill_rollback_seconds", DrillStep::Rollback, None),
+            ("tilepress_drill_rollforward_seconds", DrillStep::Rollforward, None),
+            ("tilepress_drill_verify_seconds", DrillStep::VerifyPrevious, Some("previous")),
+            ("tilepress_drill_verify_seconds", DrillStep::VerifyLive, Some("live")),
+        ];
+        for (name, step, target) in timed {
+            match (report.seconds_of(step), target) {
+                (Some(seconds), Some(target)) => self.set(name, &[("target", target)], seconds),
+                (Some(seconds), None) => self.set(name, &[], seconds),
+                (None, _) => {}
+            }
+        }
+        if report.swaps > 0 {
+            self.add("tilepress_pointer_swaps_total", &[("kind", "rollback")], report.swaps as f64);
+        }
+        if report.outcome == "passed" {
+            self.record_live(Some((report.tiles, report.bytes)));
         }
     }
 

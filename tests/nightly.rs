@@ -6,99 +6,28 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-use std::process::Command;
-
+use common::k8s::{self, LocalRun};
+use common::prom::promtool_check;
 use common::s3::Moto;
 use common::*;
 use serde_json::Value;
 
-/// Every nightly CronJob's container: name, args and env (literal values, or `configmap:KEY` references).
-fn cronjobs() -> Vec<Value> {
-    let script = r#"
-import json, sys, yaml
-docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d and d.get("kind") == "CronJob"]
-config = {}
-for d in yaml.safe_load_all(open(sys.argv[2])):
-    if d and d.get("kind") == "ConfigMap":
-        config.update(d.get("data", {}))
-out = []
-for d in docs:
-    pod = d["spec"]["jobTemplate"]["spec"]["template"]["spec"]
-    (c,) = [c for c in pod["containers"] if c["name"] == "tilepress"]
-    env = {}
-    for e in c.get("env", []):
-        if "value" in e:
-            env[e["name"]] = e["value"]
-        else:
-            env[e["name"]] = config[e["valueFrom"]["configMapKeyRef"]["key"]]
-    out.append({"name": d["metadata"]["name"], "command": c["command"], "args": c["args"], "env": env,
-                "workingDir": c.get("workingDir", "/")})
-print(json.dumps(out))
-"#;
-    let k8s = repo().join("infra/k8s/base");
-    let out = Command::new(python())
-        .arg("-c")
-        .arg(script)
-        .arg(k8s.join("cronjob-nightly.yaml"))
-        .arg(k8s.join("common/configmap-env.yaml"))
-        .output()
-        .expect("python with PyYAML (.venv, installed by make test-deps)");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice::<Vec<Value>>(&out.stdout).expect("json")
-}
-
 #[test]
 fn the_nightly_cronjob_command_line_builds_publishes_and_reports() {
-    let jobs = cronjobs();
+    let jobs = k8s::cronjobs("infra/k8s/base/cronjob-nightly.yaml");
     assert!(jobs.len() >= 3, "one CronJob per set: {jobs:?}");
     let moto = Moto::start();
     moto.create_bucket("nightly");
     let store = "s3://nightly/tiles";
     // Two sets, so both the whole-tileset and the --region forms run.
     for name in ["tilepress-nightly-default-valletta", "tilepress-nightly-monaco-harbour"] {
-        let job = jobs.iter().find(|j| j["name"] == name).unwrap_or_else(|| panic!("no CronJob {name}"));
-        assert_eq!(job["command"], serde_json::json!(["tilepress"]));
+        let job = k8s::find(&jobs, name);
         let work = tempfile::tempdir().expect("tempdir");
         let (gateway, pushed) = common::pushgateway::start();
-
-        // The container's environment, with the cluster's endpoints mapped to local ones.
-        let mut env: BTreeMap<String, String> = serde_json::from_value(job["env"].clone()).expect("env");
-        assert!(env.contains_key("TILEPRESS_PUSHGATEWAY"), "{name}: pushes its metrics");
-        assert!(!env.keys().any(|k| k.contains("SECRET") || k.contains("ACCESS_KEY")), "{name}: no inline credentials");
-        env.insert("TILEPRESS_STORE".into(), store.into());
-        env.insert("TILEPRESS_PUSHGATEWAY".into(), gateway);
-        let working_dir = job["workingDir"].as_str().expect("workingDir").to_owned();
-        let local = |text: &str| {
-            text.replace("/etc/tilepress/tilesets", &repo().join("tilesets").display().to_string())
-                .replace(&working_dir, &work.path().display().to_string())
-        };
-        for value in env.values_mut() {
-            *value = local(value);
-        }
-        // Kubernetes expands $(VAR) in args from the container's env.
-        let args: Vec<String> = job["args"]
-            .as_array()
-            .expect("args")
-            .iter()
-            .map(|a| {
-                let mut a = a.as_str().expect("arg").to_owned();
-                for (k, v) in &env {
-                    a = a.replace(&format!("$({k})"), v);
-                }
-                assert!(!a.contains("$("), "{name}: undefined variable in `{a}`");
-                local(&a)
-            })
-            .collect();
+        let local = LocalRun::new(job, store, &gateway, work.path());
+        let (args, env) = (&local.args, &local.env);
         assert_eq!(args[0], "publish");
-        let mut command = Command::new(env!("CARGO_BIN_EXE_tilepress"));
-        command.args(&args).current_dir(work.path()).env_remove("RUST_LOG").envs(&env);
-        for (k, v) in moto.env() {
-            if k != "AWS_REGION" {
-                command.env(k, v);
-            }
-        }
-        let out = command.output().expect("run tilepress");
+        let out = local.run(work.path(), &moto.env());
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "{name}: {args:?}\n{stderr}");
 
@@ -111,17 +40,7 @@ fn the_nightly_cronjob_command_line_builds_publishes_and_reports() {
 
         // Metrics: the file the job names, valid for Prometheus, saying success; and the same pushed.
         let metrics = std::path::PathBuf::from(&env["TILEPRESS_METRICS_FILE"]);
-        let check = Command::new("promtool")
-            .args(["check", "metrics"])
-            .stdin(std::fs::File::open(&metrics).expect("metrics file written"))
-            .output()
-            .expect("promtool");
-        assert!(
-            check.status.success(),
-            "{}{}",
-            String::from_utf8_lossy(&check.stdout),
-            String::from_utf8_lossy(&check.stderr)
-        );
+        promtool_check(&metrics);
         let text = std::fs::read_to_string(&metrics).expect("metrics");
         assert!(text.lines().any(|l| l.starts_with("tilepress_run_success{") && l.ends_with(" 1")), "{text}");
         assert!(text.contains("tilepress_live_tiles{"), "{text}");

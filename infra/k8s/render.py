@@ -394,7 +394,8 @@ def overlaps(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> bool:
 def check_names() -> int:
     """Every overlay against its environment's Terraform tfvars: namespace, store, region, role ARNs; production
     reads staging's store; a gc CronJob (as tilepress-gc) for every set published or promoted, never overlapping
-    a publish or promote of the environment."""
+    a publish or promote of the environment; rollback drills in staging only, never overlapping another run of
+    their set nor any of production's promotes (which copy staging's live version)."""
     problems = []
     envs = {}
     for env in ("dev", "staging", "production"):
@@ -432,12 +433,28 @@ def check_names() -> int:
                 problems.append(f"{env}: no gc CronJob for set {s} ({o['metadata']['name']})")
             elif overlaps(cron_windows(o), cron_windows(gcs[s])):
                 problems.append(f"{env}: {gcs[s]['metadata']['name']} may overlap {o['metadata']['name']}")
+        drills = [o for o in runs if o["metadata"]["labels"].get("app.kubernetes.io/component") == "drill"]
+        if drills and env != "staging":
+            problems.append(f"{env}: rollback drills run in staging only: {[o['metadata']['name'] for o in drills]}")
+        for d in drills:
+            for o in runs:
+                same_set = o["metadata"]["labels"]["tilepress/set"] == d["metadata"]["labels"]["tilepress/set"]
+                if o is not d and same_set and overlaps(cron_windows(o), cron_windows(d)):
+                    problems.append(f"{env}: {d['metadata']['name']} may overlap {o['metadata']['name']}")
         for s, o in gcs.items():
             pod = o["spec"]["jobTemplate"]["spec"]["template"]["spec"]
             if pod["serviceAccountName"] != "tilepress-gc" or o["spec"].get("concurrencyPolicy") != "Forbid":
                 problems.append(f"{env}: {o['metadata']['name']}: needs serviceAccountName tilepress-gc, Forbid")
     tf_stg, objs_stg = envs["staging"]
     tf_prd, objs_prd = envs["production"]
+    # Production's promote copies staging's live version: never while a drill has rolled it back.
+    for (kind, name), d in objs_stg.items():
+        if kind != "CronJob" or d["metadata"]["labels"].get("app.kubernetes.io/component") != "drill":
+            continue
+        for (kind2, name2), o in objs_prd.items():
+            if kind2 == "CronJob" and o["metadata"]["labels"].get("app.kubernetes.io/component") != "gc" \
+                    and overlaps(cron_windows(o), cron_windows(d)):
+                problems.append(f"staging: {name} may overlap production's {name2}")
     src = tf_prd.get("promotion_source") or {}
     staging_store = objs_stg[("ConfigMap", "tilepress-env")]["data"]["TILEPRESS_STORE"]
     for what, value in (("TILEPRESS_STAGING_STORE", objs_prd[("ConfigMap", "tilepress-env")]["data"].get(

@@ -30,9 +30,12 @@ promtool check rules alerts.yml
 echo "== promtool test rules"
 promtool test rules alerts.test.yml
 echo "== promtool check metrics"
-promtool check metrics < example.prom && echo "  SUCCESS: example.prom"
+promtool check metrics < example.prom
+echo "  SUCCESS: example.prom"
 echo "== yamllint"
-"$VENV/bin/yamllint" -c .yamllint --strict . && echo "  SUCCESS"
+# (not `yamllint ... && echo`: under set -e a failure on the left of && does not stop the script)
+"$VENV/bin/yamllint" -c .yamllint --strict .
+echo "  SUCCESS"
 
 echo "== grafana-dashboard.json"
 tmp=$(mktemp -d)

@@ -9,7 +9,8 @@
 //! The rooms, from the bottom up: the store (`store` trait, `file` and `s3` backends), the error, the objects of a
 //! set (`records`: names and JSON types; `objects`: reading them checked), the pointer protocol (`pointer`), the gc
 //! lease (`lease`), tile objects (`tiles`) and the shrink guard (`guard`); then the verbs, which import only those:
-//! `upload` (publish), `versions`, `verify`, `rollback`, `promote`, `gc`.
+//! `upload` (publish), `versions`, `verify`, `rollback`, `promote`, `gc`; `drill` runs rollback and verify as
+//! the weekly rollback drill.
 
 mod error;
 mod file;
@@ -24,6 +25,7 @@ mod pointer;
 mod records;
 mod tiles;
 
+mod drill;
 mod gc;
 mod promote;
 mod rollback;
@@ -31,6 +33,7 @@ mod upload;
 mod verify;
 mod versions;
 
+pub use drill::{Aftermath, DrillCause, DrillError, DrillReport, DrillStep, DrillTiming, drill};
 pub use error::PublishError;
 pub use gc::{GcReport, GcRequest, gc, parse_grace};
 pub use promote::{PromoteReport, PromoteRequest, promote};

@@ -9,6 +9,8 @@ use rusqlite::Connection;
 use serde_json::{Value, json};
 
 pub mod fault_proxy;
+pub mod k8s;
+pub mod prom;
 pub mod pushgateway;
 pub mod s3;
 

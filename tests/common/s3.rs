@@ -19,7 +19,8 @@ pub struct Moto {
 impl Moto {
     pub fn start() -> Moto {
         let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
-        let server = super::repo().join(".venv/bin/moto_server");
+        // Beside the tests' Python (TILEPRESS_PYTHON, else .venv's): moto comes with it.
+        let server = super::python().with_file_name("moto_server");
         let child = Command::new(&server)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(Stdio::null())
@@ -56,7 +57,7 @@ impl Moto {
              aws_access_key_id={ACCESS_KEY_ID:?}, aws_secret_access_key={SECRET:?})\n{snippet}",
             self.endpoint
         );
-        let python = super::repo().join(".venv/bin/python");
+        let python = super::python();
         let out = Command::new(&python)
             .arg("-c")
             .arg(&script)
