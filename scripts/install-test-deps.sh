@@ -10,6 +10,8 @@ command -v ogrinfo >/dev/null 2>&1 || need_apt+=(gdal-bin)
 command -v sqlite3 >/dev/null 2>&1 || need_apt+=(sqlite3)
 # promtool (Debian's prometheus package): checks metrics files and alert rules.
 command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
+# strace: tests/store_integrity.rs checks that the file store fsyncs a folder after each rename.
+command -v strace >/dev/null 2>&1 || need_apt+=(strace)
 if ((${#need_apt[@]})); then
   if [ "$(id -u)" -ne 0 ]; then
     echo "install-test-deps: please install ${need_apt[*]} (Debian: sudo apt-get install ${need_apt[*]})" >&2

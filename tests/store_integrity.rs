@@ -438,3 +438,43 @@ fn read_only_commands_create_nothing() {
         assert!(!store_dir(dir.path()).exists(), "{args:?} created {}", store_dir(dir.path()).display());
     }
 }
+
+// The file store fsyncs the folder after it renames or links an object into it (a rename that a power loss can
+// undo is no commit): seen with strace, the pointer's folder is opened and fsynced by the publisher.
+#[test]
+fn the_file_store_fsyncs_the_folder_after_a_rename() {
+    if !Command::new("strace").arg("-V").output().is_ok_and(|o| o.status.success()) {
+        eprintln!("skipped: strace is not installed (make test-deps installs it)");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tileset = valletta(dir.path(), 14.5);
+    let log = dir.path().join("strace.log");
+    let out = Command::new("strace")
+        .args(["-f", "-qq", "-e", "trace=openat,fsync", "-o"])
+        .arg(&log)
+        .arg(env!("CARGO_BIN_EXE_tilepress"))
+        .args(["publish", tileset.to_str().expect("path"), "--to", &url(dir.path())])
+        .current_dir(repo())
+        .output()
+        .expect("strace");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let set_dir = format!("\"{}\"", store_dir(dir.path()).join("valletta").display());
+    let text = std::fs::read_to_string(&log).expect("log");
+    let mut open_dirs: Vec<(String, String)> = Vec::new();
+    let mut synced = 0;
+    for line in text.lines() {
+        let Some((pid, call)) = line.split_once(' ') else { continue };
+        if call.starts_with("openat(") && call.contains(&set_dir) {
+            if let Some(fd) = call.rsplit("= ").next() {
+                open_dirs.push((pid.to_owned(), fd.trim().to_owned()));
+            }
+        } else if let Some(fd) = call.strip_prefix("fsync(").and_then(|c| c.split(')').next())
+            && open_dirs.iter().any(|(p, f)| p == pid && f == fd)
+        {
+            synced += 1;
+        }
+    }
+    // The pointer and the first history record's folder at least (the set folder holds current.json).
+    assert!(synced >= 1, "no fsync of {set_dir} after the pointer was put there:\n{text}");
+}

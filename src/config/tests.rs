@@ -81,6 +81,21 @@ fn each_bad_value_names_its_key() {
             "limits.max_tile_bytes",
         ),
         (
+            &*format!("name = \"{}\"\n[[layers]]\nid = \"a\"\nsource = \"a.geojson\"", "n".repeat(65)),
+            "name: is 65 characters long; at most 64",
+        ),
+        (
+            &*format!(
+                "name = \"t\"\n[regions.{}]\nbbox = [0, 0, 1, 1]\n[[layers]]\nid = \"a\"\nsource = \"a.geojson\"",
+                "r".repeat(65)
+            ),
+            "a region name has 1 to 64 characters",
+        ),
+        (
+            "name = \"t\"\n[limits]\nmax_tile_raw_bytes = -1\n[[layers]]\nid = \"a\"\nsource = \"a.geojson\"",
+            "limits.max_tile_raw_bytes",
+        ),
+        (
             "name = \"t\"\n[publish]\nmax_shrink = 1.5\n[[layers]]\nid = \"a\"\nsource = \"a.geojson\"",
             "publish.max_shrink: 1.5 must lie in [0, 1]",
         ),
