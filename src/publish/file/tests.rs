@@ -143,3 +143,15 @@ fn stale_temp_files_are_swept_young_ones_kept() {
     assert_eq!(store.sweep_temp(Duration::ZERO).expect("sweep"), 1);
     assert!(!dir.path().join(".tmp/put-left-by-a-dead-writer").exists());
 }
+
+#[test]
+fn a_failed_write_leaves_no_temporary_file() {
+    let (dir, store) = store();
+    // The key is a folder: the rename fails, as a write to a full or broken disk would.
+    std::fs::create_dir_all(dir.path().join("set/tiles/ab/abcd")).expect("mkdir");
+    let immutable = PutOptions { cache_control: IMMUTABLE, ..opts(Condition::Always) };
+    assert!(store.put("set/tiles/ab/abcd", b"tile", &immutable).is_err());
+    assert!(store.put("set/tiles/ab/abcd", b"tile", &opts(Condition::IfAbsent)).is_err());
+    let left: Vec<_> = std::fs::read_dir(dir.path().join(".tmp")).expect("tmp").collect();
+    assert!(left.is_empty(), "temporary files left: {left:?}");
+}
