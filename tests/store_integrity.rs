@@ -465,12 +465,17 @@ fn the_file_store_fsyncs_the_folder_after_a_rename() {
     let mut synced = 0;
     for line in text.lines() {
         let Some((pid, call)) = line.split_once(' ') else { continue };
+        let call = call.trim_start();
         if call.starts_with("openat(") && call.contains(&set_dir) {
-            if let Some(fd) = call.rsplit("= ").next() {
-                open_dirs.push((pid.to_owned(), fd.trim().to_owned()));
+            // `= 4`, or `<unfinished ...>` with the result on a later `resumed` line (rare: then not counted).
+            if let Some(fd) =
+                call.rsplit("= ").next().map(str::trim).filter(|fd| fd.chars().all(|c| c.is_ascii_digit()))
+            {
+                open_dirs.push((pid.to_owned(), fd.to_owned()));
             }
-        } else if let Some(fd) = call.strip_prefix("fsync(").and_then(|c| c.split(')').next())
-            && open_dirs.iter().any(|(p, f)| p == pid && f == fd)
+        } else if let Some(rest) = call.strip_prefix("fsync(")
+            && let fd = rest.chars().take_while(char::is_ascii_digit).collect::<String>()
+            && open_dirs.iter().any(|(p, f)| p == pid && *f == fd)
         {
             synced += 1;
         }
