@@ -10,7 +10,7 @@ use tracing::{info, warn};
 use super::error::PublishError;
 use super::objects::checked;
 use super::pointer::read_pointer;
-use super::records::Pointer;
+use super::records::{HistoryRecord, Layout, Pointer};
 use super::rollback::rollback;
 use super::store::Store;
 use super::verify::verify;
@@ -215,8 +215,12 @@ impl Drill<'_> {
             return Err(self.fail(DrillStep::Start, &live, PublishError::NoPrevious { set }.into(), untouched));
         };
         self.report.previous.clone_from(&previous);
-        // Version ids sort by publish time: a previous version newer than the live one was rolled away from.
-        if previous > live {
+        // The live version was made live by a rollback (the pointer's history says so; gc fences are skipped):
+        // its `previous` is the newer version it was rolled away from. Without the history, version ids sort by
+        // publish time to the second.
+        let rolled_back = last_action(self.store, &set, &live, pointer.generation)
+            .map_or(previous > live, |action| action == "rollback");
+        if rolled_back {
             let cause = DrillCause::RolledBack { live: live.clone(), previous };
             return Err(self.fail(DrillStep::Start, &live, cause, untouched));
         }
@@ -296,4 +300,21 @@ fn live_pointer(store: &dyn Store, set: &str) -> Result<Pointer, PublishError> {
     read_pointer(store, &layout)?
         .map(|(pointer, _)| pointer)
         .ok_or_else(|| PublishError::NothingPublished { set: set.to_owned(), store: store.location() })
+}
+
+/// The action that made `version` live at `generation` or before (gc fences, which keep the version, are skipped):
+/// `None` when the history does not say (a record missing or unreadable, or more than 16 fences in a row).
+fn last_action(store: &dyn Store, set: &str, version: &str, generation: u64) -> Option<String> {
+    let layout = Layout::new(set);
+    for generation in (0..=generation).rev().take(16) {
+        let (bytes, _) = store.get(&layout.history(generation), 1 << 20).ok()??;
+        let record: HistoryRecord = serde_json::from_slice(&bytes).ok()?;
+        if record.version != version {
+            return None;
+        }
+        if record.action != "gc" {
+            return Some(record.action);
+        }
+    }
+    None
 }

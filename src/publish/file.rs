@@ -254,36 +254,14 @@ impl Store for FileStore {
     }
 
     fn list(&self, prefix: &str) -> Result<Vec<Listed>, StoreError> {
-        let base = self.path(prefix.trim_end_matches('/'))?;
-        let mut out = Vec::new();
-        let mut stack = vec![base];
-        while let Some(dir) = stack.pop() {
-            let entries = match fs::read_dir(&dir) {
-                Ok(entries) => entries,
-                Err(e) if e.kind() == ErrorKind::NotFound || e.kind() == ErrorKind::NotADirectory => continue,
-                Err(e) => return Err(io(&dir, e)),
-            };
-            for entry in entries {
-                let entry = entry.map_err(|e| io(&dir, e))?;
-                let path = entry.path();
-                let Ok(rel) = path.strip_prefix(&self.root) else { continue };
-                let key = rel.to_string_lossy().replace('\\', "/");
-                // The entry itself, never what a link points at.
-                let meta = entry.metadata().map_err(|e| io(&path, e))?;
-                if meta.file_type().is_symlink() {
-                    tracing::warn!(key, "a symbolic link in the store: skipped (never followed)");
-                } else if meta.is_dir() {
-                    if !key.ends_with(CLAIMS) {
-                        stack.push(path);
-                    }
-                } else if meta.is_file() && !key.ends_with(".lock") {
-                    let age = meta.modified().ok().and_then(|t| t.elapsed().ok()).unwrap_or_default();
-                    out.push(Listed { key, age, size: meta.len() });
-                }
-            }
+        self.walk(self.path(prefix.trim_end_matches('/'))?, "")
+    }
+
+    fn list_part(&self, folder: &str, start: &str) -> Result<Vec<Listed>, StoreError> {
+        if !start.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err(StoreError::UnsafeKey { key: format!("{folder}{start}") });
         }
-        out.sort_by(|a, b| a.key.cmp(&b.key));
-        Ok(out)
+        self.walk(self.path(folder.trim_end_matches('/'))?, start)
     }
 
     fn sweep_temp(&self, older_than: Duration) -> Result<u64, StoreError> {
@@ -308,6 +286,45 @@ impl Store for FileStore {
             }
         }
         Ok(removed)
+    }
+}
+
+impl FileStore {
+    /// Every object under the folder `top`, sorted by key; in `top` itself, only the entries whose name
+    /// starts with `start` (one slice of a folder: see [`Store::list_part`]).
+    fn walk(&self, top: PathBuf, start: &str) -> Result<Vec<Listed>, StoreError> {
+        let mut out = Vec::new();
+        let mut stack = vec![top.clone()];
+        while let Some(dir) = stack.pop() {
+            let entries = match fs::read_dir(&dir) {
+                Ok(entries) => entries,
+                Err(e) if e.kind() == ErrorKind::NotFound || e.kind() == ErrorKind::NotADirectory => continue,
+                Err(e) => return Err(io(&dir, e)),
+            };
+            for entry in entries {
+                let entry = entry.map_err(|e| io(&dir, e))?;
+                if dir == top && !entry.file_name().to_string_lossy().starts_with(start) {
+                    continue;
+                }
+                let path = entry.path();
+                let Ok(rel) = path.strip_prefix(&self.root) else { continue };
+                let key = rel.to_string_lossy().replace('\\', "/");
+                // The entry itself, never what a link points at.
+                let meta = entry.metadata().map_err(|e| io(&path, e))?;
+                if meta.file_type().is_symlink() {
+                    tracing::warn!(key, "a symbolic link in the store: skipped (never followed)");
+                } else if meta.is_dir() {
+                    if !key.ends_with(CLAIMS) {
+                        stack.push(path);
+                    }
+                } else if meta.is_file() && !key.ends_with(".lock") {
+                    let age = meta.modified().ok().and_then(|t| t.elapsed().ok()).unwrap_or_default();
+                    out.push(Listed { key, age, size: meta.len() });
+                }
+            }
+        }
+        out.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(out)
     }
 }
 

@@ -128,6 +128,27 @@ impl S3Store {
         })
     }
 
+    /// Every object whose full key (bucket prefix included) starts with `full`, sorted by key.
+    fn list_full(&self, full: String) -> Result<Vec<Listed>, StoreError> {
+        self.runtime.block_on(async {
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+            let mut keys = Vec::new();
+            let mut pages = self.client.list_objects_v2().bucket(&self.bucket).prefix(&full).into_paginator().send();
+            while let Some(page) = pages.next().await {
+                let page = page.map_err(|err| self.error(&full, err))?;
+                for object in page.contents() {
+                    if let Some(key) = object.key().and_then(|k| k.strip_prefix(&self.prefix)) {
+                        let written = object.last_modified().map_or(now, |t| t.secs().max(0) as u64);
+                        let age = Duration::from_secs(now.saturating_sub(written));
+                        keys.push(Listed { key: key.to_owned(), age, size: object.size().unwrap_or(0).max(0) as u64 });
+                    }
+                }
+            }
+            keys.sort_by(|a, b| a.key.cmp(&b.key));
+            Ok(keys)
+        })
+    }
+
     fn full_key(&self, key: &str) -> Result<String, StoreError> {
         check_key(key)?;
         Ok(format!("{}{key}", self.prefix))
@@ -424,23 +445,13 @@ impl Store for S3Store {
     }
 
     fn list(&self, prefix: &str) -> Result<Vec<Listed>, StoreError> {
-        let full = self.full_key(prefix.trim_end_matches('/'))? + "/";
-        self.runtime.block_on(async {
-            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-            let mut keys = Vec::new();
-            let mut pages = self.client.list_objects_v2().bucket(&self.bucket).prefix(&full).into_paginator().send();
-            while let Some(page) = pages.next().await {
-                let page = page.map_err(|err| self.error(&full, err))?;
-                for object in page.contents() {
-                    if let Some(key) = object.key().and_then(|k| k.strip_prefix(&self.prefix)) {
-                        let written = object.last_modified().map_or(now, |t| t.secs().max(0) as u64);
-                        let age = Duration::from_secs(now.saturating_sub(written));
-                        keys.push(Listed { key: key.to_owned(), age, size: object.size().unwrap_or(0).max(0) as u64 });
-                    }
-                }
-            }
-            keys.sort_by(|a, b| a.key.cmp(&b.key));
-            Ok(keys)
-        })
+        self.list_full(self.full_key(prefix.trim_end_matches('/'))? + "/")
+    }
+
+    fn list_part(&self, folder: &str, start: &str) -> Result<Vec<Listed>, StoreError> {
+        if !start.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err(StoreError::UnsafeKey { key: format!("{folder}{start}") });
+        }
+        self.list_full(self.full_key(folder.trim_end_matches('/'))? + "/" + start)
     }
 }

@@ -120,6 +120,9 @@ impl Store for SlowStore<'_> {
     fn list(&self, prefix: &str) -> Result<Vec<Listed>, StoreError> {
         self.inner.list(prefix)
     }
+    fn list_part(&self, folder: &str, start: &str) -> Result<Vec<Listed>, StoreError> {
+        self.inner.list_part(folder, start)
+    }
     fn delete(&self, key: &str) -> Result<(), StoreError> {
         self.inner.delete(key)
     }

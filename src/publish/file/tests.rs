@@ -155,3 +155,22 @@ fn a_failed_write_leaves_no_temporary_file() {
     let left: Vec<_> = std::fs::read_dir(dir.path().join(".tmp")).expect("tmp").collect();
     assert!(left.is_empty(), "temporary files left: {left:?}");
 }
+
+#[test]
+fn a_slice_of_a_folder_lists_only_the_keys_that_go_on_with_its_start() {
+    let (_dir, store) = store();
+    for key in ["set/tiles/0a/x", "set/tiles/0c/y", "set/tiles/1b/z", "set/other/0d"] {
+        store.put(key, b"data", &opts(Condition::Always)).expect("put");
+    }
+    let keys = |start: &str| -> Vec<String> {
+        store.list_part("set/tiles/", start).expect("list part").into_iter().map(|l| l.key).collect()
+    };
+    assert_eq!(keys("0"), ["set/tiles/0a/x", "set/tiles/0c/y"]);
+    assert_eq!(keys("1"), ["set/tiles/1b/z"]);
+    assert!(keys("f").is_empty());
+    // Every slice together is the folder.
+    let all: Vec<String> = (0..16).flat_map(|d| keys(&format!("{d:x}"))).collect();
+    let listed: Vec<String> = store.list("set/tiles/").expect("list").into_iter().map(|l| l.key).collect();
+    assert_eq!(all, listed);
+    assert!(store.list_part("set/tiles/", "../").is_err(), "a start that is not a plain name is refused");
+}
