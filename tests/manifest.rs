@@ -54,7 +54,7 @@ fn valletta_variant(dir: &Path, name: &str, edit: impl FnOnce(&mut Vec<Value>)) 
     std::fs::write(
         &tileset,
         format!(
-            "name = \"valletta\"\nminzoom = 10\nmaxzoom = 14\n[[layers]]\nid = \"v\"\nsource = \"{name}.geojson\"\n"
+            "name = \"valletta\"\nminzoom = 10\nmaxzoom = 14\n[generalize]\npoint_rate = 1\n[[layers]]\nid = \"v\"\nsource = \"{name}.geojson\"\n"
         ),
     )
     .expect("write");
@@ -119,7 +119,9 @@ fn deleting_a_feature_removes_the_tiles_only_it_covered() {
         let tileset = dir.path().join(format!("{name}.toml"));
         std::fs::write(
             &tileset,
-            format!("name = \"p\"\nmaxzoom = 5\n[[layers]]\nid = \"p\"\nsource = \"{name}.geojson\"\n"),
+            format!(
+                "name = \"p\"\nmaxzoom = 5\n[generalize]\npoint_rate = 1\n[[layers]]\nid = \"p\"\nsource = \"{name}.geojson\"\n"
+            ),
         )
         .expect("write");
         let out = dir.path().join(format!("{name}.mbtiles"));

@@ -31,7 +31,7 @@ fn valletta(dir: &Path, lon: f64) -> std::path::PathBuf {
     std::fs::write(dir.join("valletta.geojson"), serde_json::to_vec(&doc).expect("json")).expect("write");
     tileset_in(
         dir,
-        "name = \"valletta\"\nminzoom = 10\nmaxzoom = 14\n[[layers]]\nid = \"v\"\nsource = \"valletta.geojson\"\n",
+        "name = \"valletta\"\nminzoom = 10\nmaxzoom = 14\n[generalize]\npoint_rate = 1\n[[layers]]\nid = \"v\"\nsource = \"valletta.geojson\"\n",
     )
 }
 

@@ -4,12 +4,14 @@
 //! [`Tileset::from_raw`] checks every value and resolves source paths relative to the tileset file.
 //! Every error names the tileset file and the key at fault.
 
+mod generalize;
 mod raw;
 mod style;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+pub use generalize::{AsNeeded, BaseZoom, DEFAULT_POINT_RATE, Generalize, Thinning};
 pub use raw::RawTileset;
 pub use style::{Color, DEFAULT_TILE_SIZE, LayerStyle, MAX_STYLE_PIXELS, Raster, TILE_SIZES, ZoomCurve};
 
@@ -115,6 +117,10 @@ pub struct Layer {
     pub invalid: InvalidPolicy,
     /// How the layer is drawn: set for raster tilesets (every layer has one), `None` for vector ones.
     pub style: Option<LayerStyle>,
+    /// How its points thin out below the base zoom.
+    pub thinning: Thinning,
+    /// Keep lines and polygons smaller than a pixel.
+    pub keep_small: bool,
 }
 
 /// A validated tileset definition.
@@ -132,6 +138,7 @@ pub struct Tileset {
     /// `(lon, lat, zoom)`; defaults to the middle of the bounds.
     pub center: Option<(f64, f64, u8)>,
     pub limits: Limits,
+    pub generalize: Generalize,
     /// Share of the live version's tiles or bytes a publish may remove without `--allow-shrink`.
     pub max_shrink: f64,
     pub regions: BTreeMap<String, Region>,
@@ -193,9 +200,20 @@ impl Tileset {
             None => None,
             Some(values) => Some(parse_center(values, minzoom, maxzoom).map_err(|m| invalid("center", m))?),
         };
+        let generalize =
+            generalize::check(&raw.generalize, MAX_ZOOM).map_err(|(k, m)| invalid(&format!("generalize.{k}"), m))?;
+        let (bytes_key, max_tile_bytes) = match (raw.limits.max_tile_bytes, raw.generalize.max_tile_bytes) {
+            (Some(_), Some(_)) => {
+                return Err(invalid(
+                    "generalize.max_tile_bytes",
+                    "is the same budget as limits.max_tile_bytes: give one of them".to_owned(),
+                ));
+            }
+            (None, Some(bytes)) => ("generalize.max_tile_bytes", Some(bytes)),
+            (bytes, None) => ("limits.max_tile_bytes", bytes),
+        };
         let limits = Limits {
-            max_tile_bytes: positive(raw.limits.max_tile_bytes, DEFAULT_MAX_TILE_BYTES)
-                .map_err(|m| invalid("limits.max_tile_bytes", m))?,
+            max_tile_bytes: positive(max_tile_bytes, DEFAULT_MAX_TILE_BYTES).map_err(|m| invalid(bytes_key, m))?,
             max_tile_raw_bytes: positive(raw.limits.max_tile_raw_bytes, DEFAULT_MAX_TILE_RAW_BYTES)
                 .map_err(|m| invalid("limits.max_tile_raw_bytes", m))?,
             max_tile_features: positive(raw.limits.max_tile_features, DEFAULT_MAX_TILE_FEATURES)
@@ -290,6 +308,11 @@ impl Tileset {
                     return Err(invalid(&key("invalid"), format!("`{other}` must be \"error\" or \"skip\"")));
                 }
             };
+            let thinning = match &layer.generalize {
+                None => generalize.thinning,
+                Some(raw) => generalize::check_layer(raw, generalize.thinning, MAX_ZOOM)
+                    .map_err(|(k, m)| invalid(&key(&format!("generalize.{k}")), m))?,
+            };
             let source = base.join(&layer.source);
             if !source.is_file() {
                 return Err(invalid(&key("source"), format!("source file {} does not exist", source.display())));
@@ -305,6 +328,8 @@ impl Tileset {
                 buffer: buffer as u32,
                 invalid: invalid_policy,
                 style,
+                thinning,
+                keep_small: layer.keep_small.unwrap_or(false),
             });
         }
         Ok(Tileset {
@@ -318,6 +343,7 @@ impl Tileset {
             bounds,
             center,
             limits,
+            generalize,
             max_shrink,
             regions,
             layers,

@@ -34,6 +34,8 @@ pub struct RawTileset {
     #[serde(default)]
     pub publish: RawPublish,
     #[serde(default)]
+    pub generalize: super::generalize::RawGeneralize,
+    #[serde(default)]
     pub regions: BTreeMap<String, RawRegion>,
     #[serde(default)]
     pub layers: Vec<RawLayer>,
@@ -85,6 +87,11 @@ pub struct RawLayer {
     pub invalid: Option<String>,
     /// Raster tilesets only: how the layer is drawn.
     pub style: Option<RawStyle>,
+    /// Keep lines and polygons smaller than a pixel (by default short lines are dropped and tiny polygons
+    /// accumulated into a few representative pixels).
+    pub keep_small: Option<bool>,
+    /// The layer's own point thinning (`base_zoom`, `point_rate`).
+    pub generalize: Option<super::generalize::RawLayerGeneralize>,
 }
 
 /// A layer's `[layers.style]` table (raster tilesets). Widths and the radius are a number of pixels or a list of

@@ -101,6 +101,21 @@ pub fn encode_capped(
     Ok(None)
 }
 
+/// Encodes one tile whole, or `Ok(None)` when it is over any of the limits (nothing is dropped: the caller decides
+/// what goes, for the whole zoom).
+pub fn encode_whole(layers: &[TileLayer<'_>], limits: &Limits, tile: &str) -> Result<Option<EncodedTile>, EncodeError> {
+    let features: usize = layers.iter().map(|l| l.features.len()).sum();
+    if features > limits.max_tile_features {
+        return Ok(None);
+    }
+    let raw = encode_tile(layers);
+    if raw.len() > limits.max_tile_raw_bytes {
+        return Ok(None);
+    }
+    let data = gzip(&raw).map_err(|source| EncodeError::Gzip { tile: tile.to_owned(), source })?;
+    Ok((data.len() <= limits.max_tile_bytes).then_some(EncodedTile { data, features: features as u64, dropped: 0 }))
+}
+
 fn filtered<'a>(layers: &[TileLayer<'a>], keep: &[Vec<bool>]) -> Vec<TileLayer<'a>> {
     layers
         .iter()

@@ -6,6 +6,7 @@
 //!    writer thread;
 //! 4. write metadata and `agg_tiles_hash`, and move the file into place.
 
+pub mod generalize;
 mod load;
 mod summary;
 mod zoom;
@@ -16,7 +17,7 @@ use std::time::Instant;
 
 use tracing::info;
 
-pub use summary::BuildSummary;
+pub use summary::{BuildSummary, ZoomReport};
 
 use crate::archive::{MbtilesWriter, Metadata, VectorLayer};
 use crate::config::{TileFormat, Tileset};
@@ -130,13 +131,17 @@ fn build_in_pool(tileset: &Tileset, options: &BuildOptions, threads: usize) -> R
         layers.push((layer, load::load_layer(layer, scope.bounds)?));
     }
     let sources = fingerprint_sources(&layers)?;
+    let plans: Vec<generalize::LayerPlan> = layers
+        .iter()
+        .map(|(layer, loaded)| generalize::plan_layer(layer, &loaded.features, &|_| layer.minzoom))
+        .collect();
     let read_seconds = started.elapsed().as_secs_f64();
     let writer = MbtilesWriter::create(&options.output)?;
     let sender =
         writer.sender().ok_or_else(|| crate::archive::ArchiveError::WriterGone { path: options.output.clone() })?;
     let progress = Progress::new(options.progress_bar);
     let counters = zoom::Counters::default();
-    let ctx = zoom::ZoomContext::new(&layers, tileset, sender, &options.output, &progress, &counters);
+    let ctx = zoom::ZoomContext::new(&layers, &plans, tileset, sender, &options.output, &progress, &counters);
     let ranges: Vec<TileRange> =
         (scope.minzoom..=scope.maxzoom).map(|z| TileRange::covering(scope.bounds, z)).collect();
     let tiled = zoom::build_zooms(&ranges, &ctx);
@@ -179,6 +184,9 @@ fn build_in_pool(tileset: &Tileset, options: &BuildOptions, threads: usize) -> R
         features_dropped: counters.features_dropped.load(Ordering::Relaxed),
         tiles_dropped: counters.tiles_dropped.load(Ordering::Relaxed),
         tiles_blank: counters.tiles_blank.load(Ordering::Relaxed),
+        generalized: ZoomReport::nonempty(
+            counters.zooms.lock().map(|z| z.values().cloned().collect::<Vec<_>>()).unwrap_or_default(),
+        ),
         agg_tiles_hash: archive.agg_tiles_hash,
         manifest: manifest.path,
         manifest_sha256: manifest.sha256,

@@ -27,10 +27,13 @@ pub struct BuildSummary {
     pub features_skipped: u64,
     /// Features wholly outside the built area.
     pub features_outside: u64,
-    /// Feature pieces dropped by the per-tile caps.
+    /// Features the tile budget dropped: from a whole zoom (each feature once per zoom), or from one tile by the
+    /// per-tile cap (the last resort, or `as_needed = "none"`).
     pub features_dropped: u64,
     /// Tiles left out because nothing fit under the byte cap.
     pub tiles_dropped: u64,
+    /// What generalization did at each zoom where it did anything (thinning, small features, the tile budget).
+    pub generalized: Vec<ZoomReport>,
     /// Raster tiles drawn but left out because nothing on them differs from the background (tiles that no
     /// feature reaches are never drawn, and not counted).
     pub tiles_blank: u64,
@@ -58,10 +61,13 @@ impl fmt::Display for BuildSummary {
         )?;
         writeln!(
             f,
-            "  features   {} read, {} skipped, {} outside the area, {} dropped by tile caps",
+            "  features   {} read, {} skipped, {} outside the area, {} dropped by the tile budget",
             self.features_read, self.features_skipped, self.features_outside, self.features_dropped
         )?;
         writeln!(f, "  manifest   {} (sha256 {})", self.manifest.display(), self.manifest_sha256)?;
+        for zoom in &self.generalized {
+            writeln!(f, "  z{:<2} {zoom}", zoom.zoom)?;
+        }
         if self.tiles_dropped > 0 {
             writeln!(f, "  tiles left out (nothing fit the byte cap): {}", self.tiles_dropped)?;
         }
@@ -73,6 +79,63 @@ impl fmt::Display for BuildSummary {
             "  time       {:.2} s ({:.2} s reading), {:.0} tiles/s on {} threads",
             self.wall_seconds, self.read_seconds, self.tiles_per_second, self.threads
         )
+    }
+}
+
+/// What generalization did at one zoom.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ZoomReport {
+    pub zoom: u8,
+    /// Points thinned out (shown only deeper: below the base zoom, about `point_rate` fewer per zoom).
+    pub thinned: u64,
+    /// Lines and polygons smaller than a pixel, left out.
+    pub too_small: u64,
+    /// Tiny polygons drawn as one pixel square (each stands for the tiny polygons around it).
+    pub tiny_pixels: u64,
+    /// Tiles over the budget before the zoom's threshold.
+    pub over_budget_tiles: u64,
+    /// Features the zoom's budget threshold left out of the whole zoom, and their share of the zoom's features.
+    pub budget_dropped: u64,
+    pub budget_share: f64,
+    /// Tiles that still did not fit and lost features on their own (the per-tile cap: one huge feature).
+    pub capped_tiles: u64,
+}
+
+impl ZoomReport {
+    fn is_empty(&self) -> bool {
+        self.thinned + self.too_small + self.tiny_pixels + self.over_budget_tiles + self.capped_tiles == 0
+    }
+
+    /// Keeps the zooms where something happened.
+    pub fn nonempty(zooms: impl IntoIterator<Item = ZoomReport>) -> Vec<ZoomReport> {
+        zooms.into_iter().filter(|z| !z.is_empty()).collect()
+    }
+}
+
+impl fmt::Display for ZoomReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts = Vec::new();
+        if self.thinned > 0 {
+            parts.push(format!("{} points thinned", self.thinned));
+        }
+        if self.too_small > 0 {
+            parts.push(format!("{} smaller than a pixel left out", self.too_small));
+        }
+        if self.tiny_pixels > 0 {
+            parts.push(format!("{} tiny polygons drawn as pixels", self.tiny_pixels));
+        }
+        if self.over_budget_tiles > 0 {
+            parts.push(format!(
+                "{} tiles over budget: {} features ({:.1}%) dropped from the whole zoom",
+                self.over_budget_tiles,
+                self.budget_dropped,
+                self.budget_share * 100.0
+            ));
+        }
+        if self.capped_tiles > 0 {
+            parts.push(format!("{} tiles capped on their own", self.capped_tiles));
+        }
+        write!(f, "{}", parts.join(", "))
     }
 }
 

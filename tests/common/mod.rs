@@ -132,7 +132,8 @@ pub fn tileset_in(dir: &Path, toml: &str) -> PathBuf {
     path
 }
 
-/// A Valletta tileset in its own folder under `dir`, with one POI moved to `lon`.
+/// A Valletta tileset in its own folder under `dir`, with one POI moved to `lon` (`point_rate = 1`: every POI at
+/// every zoom, since these tests count the tiles one POI touches).
 pub fn valletta(dir: &Path, lon: f64) -> PathBuf {
     let dir = dir.join(format!("valletta-{lon}"));
     std::fs::create_dir_all(&dir).expect("mkdir");
@@ -144,6 +145,6 @@ pub fn valletta(dir: &Path, lon: f64) -> PathBuf {
     std::fs::write(dir.join("valletta.geojson"), serde_json::to_vec(&doc).expect("json")).expect("write");
     tileset_in(
         &dir,
-        "name = \"valletta\"\nminzoom = 10\nmaxzoom = 14\n[[layers]]\nid = \"v\"\nsource = \"valletta.geojson\"\n",
+        "name = \"valletta\"\nminzoom = 10\nmaxzoom = 14\n[generalize]\npoint_rate = 1\n[[layers]]\nid = \"v\"\nsource = \"valletta.geojson\"\n",
     )
 }
