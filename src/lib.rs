@@ -11,6 +11,7 @@
 pub mod archive;
 pub mod config;
 pub mod encode;
+pub mod expr;
 pub mod manifest;
 pub mod metrics;
 pub mod pipeline;

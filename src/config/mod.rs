@@ -4,6 +4,7 @@
 //! [`Tileset::from_raw`] checks every value and resolves source paths relative to the tileset file.
 //! Every error names the tileset file and the key at fault.
 
+mod expressions;
 mod generalize;
 mod raw;
 mod style;
@@ -11,10 +12,12 @@ mod style;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+pub use expressions::OutputProperties;
 pub use generalize::{AsNeeded, BaseZoom, DEFAULT_POINT_RATE, Generalize, Thinning};
 pub use raw::RawTileset;
 pub use style::{Color, DEFAULT_TILE_SIZE, LayerStyle, MAX_STYLE_PIXELS, Raster, TILE_SIZES, ZoomCurve};
 
+use crate::expr::Expr;
 use crate::source::InvalidPolicy;
 /// Re-exported from [`crate::tiling`], where the geometry that uses them lives.
 pub use crate::tiling::{Bbox, MAX_LATITUDE};
@@ -99,7 +102,7 @@ pub struct Region {
     pub description: String,
 }
 
-/// One vector layer: features of one source file.
+/// One layer: the features of one source file that pass its `filter` (several layers may share a source).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Layer {
     pub id: String,
@@ -108,8 +111,13 @@ pub struct Layer {
     pub description: String,
     pub minzoom: u8,
     pub maxzoom: u8,
-    /// Property names to keep; `None` keeps all.
-    pub properties: Option<Vec<String>>,
+    /// Which properties go into the tiles: all, a list to keep, or computed ones.
+    pub properties: OutputProperties,
+    /// Features for which this is not true are left out of the layer.
+    pub filter: Option<Expr>,
+    /// A per-feature minimum zoom (rounded down; below `minzoom` counts as `minzoom`, above `maxzoom` leaves the
+    /// feature out; a result that is no number means `minzoom`).
+    pub minzoom_by: Option<Expr>,
     /// Douglas–Peucker tolerance in tile units.
     pub simplify: f64,
     /// Clip buffer in tile units.
@@ -313,6 +321,12 @@ impl Tileset {
                 Some(raw) => generalize::check_layer(raw, generalize.thinning, MAX_ZOOM)
                     .map_err(|(k, m)| invalid(&key(&format!("generalize.{k}")), m))?,
             };
+            let filter =
+                expressions::check_filter(layer.filter.as_ref(), &key("filter")).map_err(|(k, m)| invalid(&k, m))?;
+            let minzoom_by = expressions::check_minzoom_by(layer.minzoom_by.as_ref(), &key("minzoom_by"))
+                .map_err(|(k, m)| invalid(&k, m))?;
+            let properties = expressions::check_properties(layer.properties.as_ref(), &key("properties"))
+                .map_err(|(k, m)| invalid(&k, m))?;
             let source = base.join(&layer.source);
             if !source.is_file() {
                 return Err(invalid(&key("source"), format!("source file {} does not exist", source.display())));
@@ -323,7 +337,9 @@ impl Tileset {
                 description: layer.description,
                 minzoom: lmin,
                 maxzoom: lmax,
-                properties: layer.properties,
+                properties,
+                filter,
+                minzoom_by,
                 simplify,
                 buffer: buffer as u32,
                 invalid: invalid_policy,

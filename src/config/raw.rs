@@ -77,8 +77,13 @@ pub struct RawLayer {
     pub description: String,
     pub minzoom: Option<i64>,
     pub maxzoom: Option<i64>,
-    /// Property names to keep; absent keeps all, an empty list keeps none.
-    pub properties: Option<Vec<String>>,
+    /// A list of property names to keep (absent keeps all, an empty list keeps none), or a table of output
+    /// properties, each computed by an expression; kept as a TOML value until checked.
+    pub properties: Option<toml::Value>,
+    /// An expression: features for which it is not true are left out of the layer.
+    pub filter: Option<toml::Value>,
+    /// An expression giving a feature's minimum zoom (see `expr`).
+    pub minzoom_by: Option<toml::Value>,
     /// Douglas–Peucker tolerance in tile units (of the 4096 extent).
     pub simplify: Option<f64>,
     /// Clip buffer around each tile, in tile units (of the 4096 extent).

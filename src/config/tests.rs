@@ -219,3 +219,69 @@ fn each_bad_raster_value_names_its_key() {
         assert!(message.contains(expected), "expected `{expected}` in `{message}`");
     }
 }
+
+#[test]
+fn expression_keys_are_parsed_into_the_layer() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_source(dir.path());
+    let text = r#"
+name = "t"
+[[layers]]
+id = "roads"
+source = "a.geojson"
+maxzoom = 12
+filter = ["==", "kind", "road"]
+minzoom_by = ["match", ["get", "class"], ["primary", "trunk"], 4, 9]
+properties = { name = ["get", "name"], class = ["get", "highway"], lanes = ["to-number", ["get", "lanes"]] }
+[[layers]]
+id = "pois"
+source = "a.geojson"
+filter = ["==", ["geometry-type"], "Point"]
+properties = ["name"]
+[[layers]]
+id = "all"
+source = "a.geojson"
+"#;
+    let t = parse_in(dir.path(), text).expect("valid");
+    let roads = &t.layers[0];
+    assert!(roads.filter.is_some() && roads.minzoom_by.is_some());
+    let OutputProperties::Computed(computed) = &roads.properties else { panic!("{:?}", roads.properties) };
+    let names: Vec<&str> = computed.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["class", "lanes", "name"], "computed properties are in name order");
+    assert_eq!(computed[1].1.kind(), crate::expr::Kind::Number);
+    assert_eq!(t.layers[1].properties, OutputProperties::Keep(vec!["name".to_owned()]));
+    assert!(t.layers[1].minzoom_by.is_none());
+    assert_eq!(t.layers[2].properties, OutputProperties::All);
+    assert!(t.layers[2].filter.is_none());
+    assert_eq!(t.layers[0].source, t.layers[1].source, "layers may share a source");
+}
+
+#[test]
+fn each_bad_expression_names_its_key_and_position() {
+    let layer = "name = \"t\"\n[[layers]]\nid = \"a\"\nsource = \"a.geojson\"\n";
+    let cases = [
+        (
+            "filter = [\"all\", [\"==\", \"kind\", \"road\"], [\"==x\", \"a\", 1]]",
+            "layers[0].filter[2][0]: unknown operator \"==x\"",
+        ),
+        ("filter = \"kind\"", "layers[0].filter: expected a boolean, got a string"),
+        ("filter = [\"get\", \"name\", \"x\"]", "layers[0].filter: \"get\" takes 1 operand, got 2"),
+        ("filter = { kind = \"road\" }", "layers[0].filter: a table is not an expression"),
+        (
+            "minzoom_by = [\"match\", [\"get\", \"c\"], \"a\", 10, \"b\", 12, \"d\", \"x\", 3]",
+            "layers[0].minzoom_by[7]: expected a number, got a string",
+        ),
+        ("minzoom_by = [\"has\", \"rank\"]", "layers[0].minzoom_by: expected a number, got a boolean"),
+        (
+            "properties = { class = [\"gett\", \"highway\"] }",
+            "layers[0].properties.class[0]: unknown operator \"gett\" (did you mean \"get\"?)",
+        ),
+        ("properties = [\"a\", 3]", "layers[0].properties[1]: expected a property name"),
+        ("properties = \"name\"", "layers[0].properties: expected a list of property names"),
+        ("properties = { \"\" = [\"get\", \"a\"] }", "layers[0].properties.: a property name has 1 to 255"),
+    ];
+    for (key, expected) in cases {
+        let message = error_of(&format!("{layer}{key}\n"));
+        assert!(message.contains(expected), "expected `{expected}` in `{message}`");
+    }
+}

@@ -1,13 +1,16 @@
-//! Layers of a tileset → features in memory: each source read once, geometry projected to Web Mercator unit
-//! coordinates, properties filtered to the layer's list, features outside the build area left out.
+//! Layers of a tileset → features in memory: each source read once and every feature handed to each layer that
+//! uses it (its `filter`, `minzoom_by` and `properties`), geometry projected to Web Mercator unit coordinates,
+//! features outside the build area left out.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use tracing::info;
 
 use crate::archive::FieldType;
-use crate::config::Layer;
-use crate::source::{self, Feature, SourceError, Value};
+use crate::config::{Layer, OutputProperties};
+use crate::expr::{FeatureProperties, GeometryType};
+use crate::source::{self, Feature, InvalidPolicy, SourceError, Value};
 use crate::tiling::Bbox;
 use crate::tiling::{Shape, lonlat_to_unit};
 
@@ -19,27 +22,87 @@ pub struct LoadedFeature {
     /// `[min_x, min_y, max_x, max_y]` in unit coordinates.
     pub bounds: [f64; 4],
     pub properties: Vec<(String, Value)>,
+    /// The first zoom the feature is shown at (the layer's `minzoom`, or later by `minzoom_by`).
+    pub minzoom: u8,
 }
 
 /// One layer's features and what was learnt while reading them.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct LoadedLayer {
     pub features: Vec<LoadedFeature>,
     pub fields: BTreeMap<String, FieldType>,
+    /// Features read from the layer's source (shared with the other layers of that source).
     pub read: u64,
     pub skipped: u64,
     /// Features read but lying wholly outside the build area.
     pub outside: u64,
+    /// Features left out by the layer's `filter`, or by a `minzoom_by` above its `maxzoom`.
+    pub filtered: u64,
 }
 
-/// Reads a layer's source, keeping what touches `area`.
-pub fn load_layer(layer: &Layer, area: Bbox) -> Result<LoadedLayer, SourceError> {
+/// What the sources held, each source counted once however many layers use it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SourceTotals {
+    pub read: u64,
+    pub skipped: u64,
+    pub outside: u64,
+}
+
+/// Reads the sources of `layers`, each distinct (file, invalid policy) once, keeping what touches `area`; the
+/// result is in the order of `layers`.
+pub fn load_layers(layers: &[&Layer], area: Bbox) -> Result<(Vec<LoadedLayer>, SourceTotals), SourceError> {
+    let mut loaded: Vec<LoadedLayer> = vec![LoadedLayer::default(); layers.len()];
+    let mut totals = SourceTotals::default();
+    let mut groups: Vec<(&Path, InvalidPolicy, Vec<usize>)> = Vec::new();
+    for (index, layer) in layers.iter().enumerate() {
+        match groups.iter_mut().find(|(path, policy, _)| *path == layer.source && *policy == layer.invalid) {
+            Some((_, _, members)) => members.push(index),
+            None => groups.push((layer.source.as_path(), layer.invalid, vec![index])),
+        }
+    }
+    for (path, policy, members) in groups {
+        let group: Vec<&Layer> = members.iter().map(|i| layers[*i]).collect();
+        let mut results: Vec<LoadedLayer> = vec![LoadedLayer::default(); group.len()];
+        let started = std::time::Instant::now();
+        let (read, skipped, outside) = read_source(path, policy, area, &group, &mut results)?;
+        totals.read += read;
+        totals.skipped += skipped;
+        totals.outside += outside;
+        for ((index, layer), mut result) in members.iter().zip(&group).zip(results) {
+            (result.read, result.skipped, result.outside) = (read, skipped, outside);
+            info!(
+                layer = %layer.id,
+                source = %layer.source.display(),
+                read,
+                skipped,
+                outside,
+                filtered = result.filtered,
+                features = result.features.len(),
+                seconds = started.elapsed().as_secs_f64(),
+                "read layer"
+            );
+            loaded[*index] = result;
+        }
+    }
+    Ok((loaded, totals))
+}
+
+/// Reads one source for the layers of `group` (which all use it), filling `results` in the same order; gives
+/// the source's (read, skipped, outside) counts.
+fn read_source(
+    path: &Path,
+    policy: InvalidPolicy,
+    area: Bbox,
+    group: &[&Layer],
+    results: &mut [LoadedLayer],
+) -> Result<(u64, u64, u64), SourceError> {
     let [ax0, ay0] = lonlat_to_unit(area.west, area.north);
     let [ax1, ay1] = lonlat_to_unit(area.east, area.south);
-    let mut loaded = LoadedLayer { features: Vec::new(), fields: BTreeMap::new(), read: 0, skipped: 0, outside: 0 };
-    let started = std::time::Instant::now();
-    let stats = source::read_features(&layer.source, layer.invalid, &mut |feature: Feature| {
-        let shapes = Shape::from_geo(&feature.geometry);
+    let mut outside = 0;
+    // (layer in the group, the feature's minzoom there), reused from feature to feature.
+    let mut accepted: Vec<(usize, u8)> = Vec::with_capacity(group.len());
+    let stats = source::read_features(path, policy, &mut |mut feature: Feature| {
+        let mut shapes = Shape::from_geo(&feature.geometry);
         let bounds = shapes
             .iter()
             .filter_map(Shape::bounds)
@@ -47,35 +110,67 @@ pub fn load_layer(layer: &Layer, area: Bbox) -> Result<LoadedLayer, SourceError>
                 [b[0].min(s[0]), b[1].min(s[1]), b[2].max(s[2]), b[3].max(s[3])]
             });
         if bounds[0] > ax1 || bounds[2] < ax0 || bounds[1] > ay1 || bounds[3] < ay0 {
-            loaded.outside += 1;
+            outside += 1;
             return Ok(());
         }
-        let properties = keep_properties(feature.properties, layer.properties.as_deref());
-        for (key, value) in &properties {
-            let t = field_type(value);
-            loaded.fields.entry(key.clone()).and_modify(|f| *f = f.merge(t)).or_insert(t);
+        let geometry = GeometryType::of(&feature.geometry);
+        accepted.clear();
+        for (member, layer) in group.iter().enumerate() {
+            let ctx = FeatureProperties { properties: &feature.properties, geometry };
+            let minzoom = if layer.filter.as_ref().is_none_or(|f| f.eval_bool(&ctx)) {
+                feature_minzoom(layer, &ctx)
+            } else {
+                None
+            };
+            match minzoom {
+                Some(z) => accepted.push((member, z)),
+                None => results[member].filtered += 1,
+            }
         }
-        loaded.features.push(LoadedFeature { shapes, bounds, properties });
+        let last = accepted.len().saturating_sub(1);
+        for (n, &(member, minzoom)) in accepted.iter().enumerate() {
+            let properties = match &group[member].properties {
+                OutputProperties::All if n == last => std::mem::take(&mut feature.properties),
+                OutputProperties::All => feature.properties.clone(),
+                OutputProperties::Keep(keep) => {
+                    feature.properties.iter().filter(|(k, _)| keep.iter().any(|name| name == k)).cloned().collect()
+                }
+                OutputProperties::Computed(computed) => {
+                    let ctx = FeatureProperties { properties: &feature.properties, geometry };
+                    computed.iter().filter_map(|(name, e)| Some((name.clone(), e.eval_value(&ctx)?))).collect()
+                }
+            };
+            let result = &mut results[member];
+            for (key, value) in &properties {
+                let t = field_type(value);
+                match result.fields.get_mut(key) {
+                    Some(field) => *field = field.merge(t),
+                    None => {
+                        result.fields.insert(key.clone(), t);
+                    }
+                }
+            }
+            let shapes = if n == last { std::mem::take(&mut shapes) } else { shapes.clone() };
+            result.features.push(LoadedFeature { shapes, bounds, properties, minzoom });
+        }
         Ok(())
     })?;
-    loaded.read = stats.read;
-    loaded.skipped = stats.skipped;
-    info!(
-        layer = %layer.id,
-        source = %layer.source.display(),
-        read = stats.read,
-        skipped = stats.skipped,
-        outside = loaded.outside,
-        seconds = started.elapsed().as_secs_f64(),
-        "read layer"
-    );
-    Ok(loaded)
+    Ok((stats.read, stats.skipped, outside))
 }
 
-fn keep_properties(properties: Vec<(String, Value)>, keep: Option<&[String]>) -> Vec<(String, Value)> {
-    match keep {
-        None => properties,
-        Some(keep) => properties.into_iter().filter(|(k, _)| keep.iter().any(|name| name == k)).collect(),
+/// The feature's first zoom in `layer`, or `None` when `minzoom_by` puts it above the layer's `maxzoom`.
+fn feature_minzoom(layer: &Layer, ctx: &FeatureProperties<'_>) -> Option<u8> {
+    let Some(z) = layer.minzoom_by.as_ref().and_then(|e| e.eval_number(ctx)) else {
+        return Some(layer.minzoom);
+    };
+    let z = z.floor();
+    if z > f64::from(layer.maxzoom) {
+        None
+    } else if z <= f64::from(layer.minzoom) {
+        Some(layer.minzoom)
+    } else {
+        // minzoom < z <= maxzoom <= 20: the cast is exact.
+        Some(z as u8)
     }
 }
 

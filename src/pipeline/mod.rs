@@ -1,7 +1,7 @@
 //! `build`: a tileset → an MBTiles file, stage by stage as in ARCHITECTURE.md.
 //!
 //! 1. resolve the build area and zooms (tileset bounds, `--region` or `--bbox`, `--minzoom`/`--maxzoom`);
-//! 2. read each layer's source into memory (`load`);
+//! 2. read each source into memory once, handing every feature to the layers that use it (`load`);
 //! 3. for each zoom, slice and encode (MVT) or render (PNG) every tile in parallel (`zoom`), feeding one MBTiles
 //!    writer thread;
 //! 4. write metadata and `agg_tiles_hash`, and move the file into place.
@@ -17,7 +17,7 @@ use std::time::Instant;
 
 use tracing::info;
 
-pub use summary::{BuildSummary, ZoomReport};
+pub use summary::{BuildSummary, LayerSummary, ZoomReport};
 
 use crate::archive::{MbtilesWriter, Metadata, VectorLayer};
 use crate::config::{TileFormat, Tileset};
@@ -126,14 +126,12 @@ fn build_in_pool(tileset: &Tileset, options: &BuildOptions, threads: usize) -> R
     );
     let active: Vec<_> =
         tileset.layers.iter().filter(|l| l.minzoom <= scope.maxzoom && l.maxzoom >= scope.minzoom).collect();
-    let mut layers = Vec::with_capacity(active.len());
-    for layer in active {
-        layers.push((layer, load::load_layer(layer, scope.bounds)?));
-    }
+    let (loaded, totals) = load::load_layers(&active, scope.bounds)?;
+    let layers: Vec<_> = active.into_iter().zip(loaded).collect();
     let sources = fingerprint_sources(&layers)?;
     let plans: Vec<generalize::LayerPlan> = layers
         .iter()
-        .map(|(layer, loaded)| generalize::plan_layer(layer, &loaded.features, &|_| layer.minzoom))
+        .map(|(layer, loaded)| generalize::plan_layer(layer, &loaded.features, &|i| loaded.features[i].minzoom))
         .collect();
     let read_seconds = started.elapsed().as_secs_f64();
     let writer = MbtilesWriter::create(&options.output)?;
@@ -178,9 +176,10 @@ fn build_in_pool(tileset: &Tileset, options: &BuildOptions, threads: usize) -> R
         tile_bytes: archive.tile_bytes,
         unique_bytes: archive.unique_bytes,
         tiles_per_zoom: archive.tiles_per_zoom,
-        features_read: layers.iter().map(|(_, l)| l.read).sum(),
-        features_skipped: layers.iter().map(|(_, l)| l.skipped).sum(),
-        features_outside: layers.iter().map(|(_, l)| l.outside).sum(),
+        features_read: totals.read,
+        features_skipped: totals.skipped,
+        features_outside: totals.outside,
+        features_filtered: layers.iter().map(|(_, l)| l.filtered).sum(),
         features_dropped: counters.features_dropped.load(Ordering::Relaxed),
         tiles_dropped: counters.tiles_dropped.load(Ordering::Relaxed),
         tiles_blank: counters.tiles_blank.load(Ordering::Relaxed),
@@ -193,6 +192,18 @@ fn build_in_pool(tileset: &Tileset, options: &BuildOptions, threads: usize) -> R
         read_seconds,
         wall_seconds: wall,
         tiles_per_second: if wall > 0.0 { archive.tiles as f64 / wall } else { 0.0 },
+        layers: layers
+            .iter()
+            .map(|(layer, loaded)| LayerSummary {
+                id: layer.id.clone(),
+                source: layer.source.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+                features: loaded.features.len() as u64,
+                read: loaded.read,
+                skipped: loaded.skipped,
+                outside: loaded.outside,
+                filtered: loaded.filtered,
+            })
+            .collect(),
     };
     info!(
         tileset = %tileset.name,
@@ -216,11 +227,19 @@ pub fn manifest_path_for(output: &std::path::Path) -> PathBuf {
 fn fingerprint_sources(
     layers: &[(&crate::config::Layer, load::LoadedLayer)],
 ) -> Result<Vec<manifest::SourceFingerprint>> {
+    let mut hashed: Vec<(&std::path::Path, ([u8; 32], u64))> = Vec::new();
     layers
         .iter()
         .map(|(layer, _)| {
-            let (sha, bytes) = manifest::sha256_file(&layer.source)
-                .map_err(|source| crate::source::SourceError::Io { path: layer.source.clone(), source })?;
+            let (sha, bytes) = match hashed.iter().find(|(path, _)| *path == layer.source) {
+                Some((_, done)) => *done,
+                None => {
+                    let done = manifest::sha256_file(&layer.source)
+                        .map_err(|source| crate::source::SourceError::Io { path: layer.source.clone(), source })?;
+                    hashed.push((layer.source.as_path(), done));
+                    done
+                }
+            };
             Ok(manifest::SourceFingerprint {
                 layer: layer.id.clone(),
                 file: layer.source.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),

@@ -22,11 +22,15 @@ pub struct BuildSummary {
     pub tile_bytes: u64,
     pub unique_bytes: u64,
     pub tiles_per_zoom: BTreeMap<u8, u64>,
+    /// Features read from the sources; a source shared by several layers counts once.
     pub features_read: u64,
-    /// Features without geometry, or invalid ones under `invalid = "skip"`.
+    /// Features without geometry, or invalid ones under `invalid = "skip"` (once per source).
     pub features_skipped: u64,
-    /// Features wholly outside the built area.
+    /// Features wholly outside the built area (once per source).
     pub features_outside: u64,
+    /// Features left out of a layer by its `filter` or a `minzoom_by` above its `maxzoom`, once per layer that
+    /// leaves them out (the sum of the layers' `filtered`).
+    pub features_filtered: u64,
     /// Features the tile budget dropped: from a whole zoom (each feature once per zoom), or from one tile by the
     /// per-tile cap (the last resort, or `as_needed = "none"`).
     pub features_dropped: u64,
@@ -44,6 +48,24 @@ pub struct BuildSummary {
     pub read_seconds: f64,
     pub wall_seconds: f64,
     pub tiles_per_second: f64,
+    /// The figures of each layer built, in tileset order.
+    pub layers: Vec<LayerSummary>,
+}
+
+/// What one layer took from its source.
+#[derive(Debug, Clone, Serialize)]
+pub struct LayerSummary {
+    pub id: String,
+    /// The source's file name.
+    pub source: String,
+    /// Features kept for the layer's tiles.
+    pub features: u64,
+    /// The source's counts (the same for every layer of one source).
+    pub read: u64,
+    pub skipped: u64,
+    pub outside: u64,
+    /// Left out by the layer's `filter`, or by a `minzoom_by` above its `maxzoom`.
+    pub filtered: u64,
 }
 
 impl fmt::Display for BuildSummary {
@@ -61,9 +83,20 @@ impl fmt::Display for BuildSummary {
         )?;
         writeln!(
             f,
-            "  features   {} read, {} skipped, {} outside the area, {} dropped by the tile budget",
-            self.features_read, self.features_skipped, self.features_outside, self.features_dropped
+            "  features   {} read, {} skipped, {} outside the area, {} filtered out, {} dropped by tile caps",
+            self.features_read,
+            self.features_skipped,
+            self.features_outside,
+            self.features_filtered,
+            self.features_dropped
         )?;
+        for layer in &self.layers {
+            writeln!(
+                f,
+                "  layer      {}: {} features from {} ({} filtered out)",
+                layer.id, layer.features, layer.source, layer.filtered
+            )?;
+        }
         writeln!(f, "  manifest   {} (sha256 {})", self.manifest.display(), self.manifest_sha256)?;
         for zoom in &self.generalized {
             writeln!(f, "  z{:<2} {zoom}", zoom.zoom)?;

@@ -362,8 +362,11 @@ fn slice_all(range: TileRange, ctx: &ZoomContext<'_>) -> Vec<Record> {
             .par_iter()
             .enumerate()
             .flat_map_iter(|(feature_index, feature)| {
-                let b = feature.bounds.map(|v| v * scale);
                 let mut out = Vec::new();
+                if feature.minzoom > z {
+                    return out;
+                }
+                let b = feature.bounds.map(|v| v * scale);
                 if b[0] > rect[2] || b[2] < rect[0] || b[1] > rect[3] || b[3] < rect[1] {
                     return out;
                 }

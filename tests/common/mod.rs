@@ -102,6 +102,11 @@ pub fn decode(mbtiles: &Path, z: u8, x: u32, y: u32) -> Value {
     probe(&["decode", mbtiles.to_str().expect("path"), &z.to_string(), &x.to_string(), &y.to_string()])
 }
 
+/// The properties of every feature of every tile, decoded independently: `{"z/x/y": {layer: [properties…]}}`.
+pub fn tile_properties(mbtiles: &Path) -> Value {
+    probe(&["properties", mbtiles.to_str().expect("path")])
+}
+
 /// Where lon/lat lands at zoom z, by the probe's own Mercator formula: (x, y, px, py).
 pub fn locate(lon: f64, lat: f64, z: u8) -> (u32, u32, f64, f64) {
     let v = probe(&["locate", &lon.to_string(), &lat.to_string(), &z.to_string()]);

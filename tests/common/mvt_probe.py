@@ -4,6 +4,7 @@ code) and computes where a lon/lat lands in a tile with its own Web Mercator for
 usage: mvt_probe.py decode MBTILES Z X Y     -> JSON {layer: {"extent", "version", "features": [...]}} (XYZ y; tile coords, y down)
        mvt_probe.py locate LON LAT Z         -> JSON {"x", "y", "px", "py"}: the XYZ tile and the position inside it (extent 4096)
        mvt_probe.py validity MBTILES         -> JSON {"polygons": N, "invalid": [first few, with GEOS's reason]} (shapely)
+       mvt_probe.py properties MBTILES       -> JSON {"z/x/y": {layer: [properties of each feature, in tile order]}} (XYZ y)
 """
 import gzip
 import json
@@ -59,11 +60,26 @@ def validity(path):
     return {"polygons": polygons, "invalid": invalid}
 
 
+def properties(path):
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    tiles = {}
+    for z, x, row, data in con.execute("SELECT zoom_level, tile_column, tile_row, tile_data FROM tiles"):
+        if data[:2] == b"\x1f\x8b":
+            data = gzip.decompress(data)
+        layers = mapbox_vector_tile.decode(data)
+        tiles[f"{z}/{x}/{(1 << z) - 1 - row}"] = {
+            name: [feature["properties"] for feature in layer["features"]] for name, layer in layers.items()
+        }
+    return tiles
+
+
 def main(argv):
     if argv[1] == "decode":
         out = decode(argv[2], int(argv[3]), int(argv[4]), int(argv[5]))
     elif argv[1] == "validity":
         out = validity(argv[2])
+    elif argv[1] == "properties":
+        out = properties(argv[2])
     elif argv[1] == "locate":
         out = locate(float(argv[2]), float(argv[3]), int(argv[4]))
     else:

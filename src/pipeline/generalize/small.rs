@@ -51,7 +51,8 @@ pub fn verdicts(plans: &[FeaturePlan], z: u8, keep_small: bool) -> Option<Vec<Ve
     let out = plans
         .iter()
         .map(|p| {
-            if !small(p) {
+            // Not shown at this zoom at all (its own minimum zoom is deeper): it takes no part.
+            if p.shown_from > z || !small(p) {
                 return Verdict::Keep;
             }
             let cell = ((p.center[0] * tiles) as u32, (p.center[1] * tiles) as u32);
