@@ -26,7 +26,11 @@ pub const FAMILIES: &[(&str, &str, &str)] = &[
     ("tilepress_build_duration_seconds", "gauge", "Wall time of the last build."),
     ("tilepress_build_tiles", "gauge", "Tiles written by the last build, per zoom."),
     ("tilepress_build_tile_bytes", "gauge", "Bytes of all tiles written by the last build."),
-    ("tilepress_build_features", "gauge", "Features of the last build: read, skipped (invalid/empty), dropped (caps)."),
+    (
+        "tilepress_build_features",
+        "gauge",
+        "Features of the last build: read, empty (no geometry), skipped (invalid), dropped (caps).",
+    ),
     ("tilepress_publish_duration_seconds", "gauge", "Wall time of the last publish or promote (upload and swap)."),
     ("tilepress_publish_objects", "gauge", "Objects of the last publish: uploaded, or skipped (already stored)."),
     ("tilepress_publish_bytes", "gauge", "Bytes uploaded by the last publish or promote."),
@@ -135,6 +139,7 @@ impl RunMetrics {
         self.set("tilepress_build_tile_bytes", &[], summary.tile_bytes as f64);
         for (outcome, count) in [
             ("read", summary.features_read),
+            ("empty", summary.features_empty),
             ("skipped", summary.features_skipped),
             ("dropped", summary.features_dropped),
         ] {

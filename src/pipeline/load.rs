@@ -27,6 +27,9 @@ pub struct LoadedLayer {
     pub features: Vec<LoadedFeature>,
     pub fields: BTreeMap<String, FieldType>,
     pub read: u64,
+    /// Features with no or an empty geometry (valid, left out).
+    pub empty: u64,
+    /// Invalid features left out under `invalid = "skip"`.
     pub skipped: u64,
     /// Features read but lying wholly outside the build area.
     pub outside: u64,
@@ -36,7 +39,8 @@ pub struct LoadedLayer {
 pub fn load_layer(layer: &Layer, area: Bbox) -> Result<LoadedLayer, SourceError> {
     let [ax0, ay0] = lonlat_to_unit(area.west, area.north);
     let [ax1, ay1] = lonlat_to_unit(area.east, area.south);
-    let mut loaded = LoadedLayer { features: Vec::new(), fields: BTreeMap::new(), read: 0, skipped: 0, outside: 0 };
+    let mut loaded =
+        LoadedLayer { features: Vec::new(), fields: BTreeMap::new(), read: 0, empty: 0, skipped: 0, outside: 0 };
     let started = std::time::Instant::now();
     let stats = source::read_features(&layer.source, layer.invalid, &mut |feature: Feature| {
         let shapes = Shape::from_geo(&feature.geometry);
@@ -59,11 +63,13 @@ pub fn load_layer(layer: &Layer, area: Bbox) -> Result<LoadedLayer, SourceError>
         Ok(())
     })?;
     loaded.read = stats.read;
+    loaded.empty = stats.empty;
     loaded.skipped = stats.skipped;
     info!(
         layer = %layer.id,
         source = %layer.source.display(),
         read = stats.read,
+        empty = stats.empty,
         skipped = stats.skipped,
         outside = loaded.outside,
         seconds = started.elapsed().as_secs_f64(),

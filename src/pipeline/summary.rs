@@ -23,7 +23,9 @@ pub struct BuildSummary {
     pub unique_bytes: u64,
     pub tiles_per_zoom: BTreeMap<u8, u64>,
     pub features_read: u64,
-    /// Features without geometry, or invalid ones under `invalid = "skip"`.
+    /// Features with no geometry (`"geometry": null`) or an empty one: valid GeoJSON, left out.
+    pub features_empty: u64,
+    /// Invalid features left out under `invalid = "skip"`.
     pub features_skipped: u64,
     /// Features wholly outside the built area.
     pub features_outside: u64,
@@ -58,8 +60,12 @@ impl fmt::Display for BuildSummary {
         )?;
         writeln!(
             f,
-            "  features   {} read, {} skipped, {} outside the area, {} dropped by tile caps",
-            self.features_read, self.features_skipped, self.features_outside, self.features_dropped
+            "  features   {} read, {} empty, {} skipped (invalid), {} outside the area, {} dropped by tile caps",
+            self.features_read,
+            self.features_empty,
+            self.features_skipped,
+            self.features_outside,
+            self.features_dropped
         )?;
         writeln!(f, "  manifest   {} (sha256 {})", self.manifest.display(), self.manifest_sha256)?;
         if self.tiles_dropped > 0 {
