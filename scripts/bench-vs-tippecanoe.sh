@@ -80,9 +80,31 @@ record() {
         --status "$status" --wall "$wall" --rss "$rss" --log "$5" --known-failure "$7" "$6" >>"$runs"
 }
 
+# as_features NAME INPUT : prints the file both tools read. tippecanoe finds no feature in a document that is a
+# bare GeometryCollection (earth-coastlines is one), so any document other than a FeatureCollection is wrapped,
+# once, as a FeatureCollection of that one Feature or geometry, into $out/NAME.features.geojson.
+as_features() {
+    local name="$1" input="$2" wrapped="$out/$1.features.geojson"
+    "$python" - "$input" "$root/$wrapped" <<'PY'
+import json, os, sys
+src, dst = sys.argv[1], sys.argv[2]
+with open(src) as f:
+    doc = json.load(f)
+if doc.get("type") == "FeatureCollection":
+    print(src)
+else:
+    if not os.path.exists(dst):
+        feature = doc if doc.get("type") == "Feature" else {"type": "Feature", "properties": {}, "geometry": doc}
+        with open(dst, "w") as f:
+            json.dump({"type": "FeatureCollection", "features": [feature]}, f)
+    print(dst)
+PY
+}
+
 # bench NAME INPUT LAYER MINZOOM MAXZOOM PAIR
 bench() {
     local name="$1" input="$2" layer="$3" minzoom="$4" maxzoom="$5" pair="$6"
+    input="$(as_features "$name" "$input")"
     local base="$out/$name-$pair"
     local toml="$base.toml" ours="$base.tilepress.mbtiles" theirs="$base.tippecanoe.mbtiles"
     local generalize="" drop=()
