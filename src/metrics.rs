@@ -29,7 +29,7 @@ pub const FAMILIES: &[(&str, &str, &str)] = &[
     (
         "tilepress_build_features",
         "gauge",
-        "Features of the last build: read, skipped (invalid/empty), filtered (layer filters), dropped (caps).",
+        "Features of the last build: read, empty (no geometry), skipped (invalid), filtered (layer filters), dropped (tile budget).",
     ),
     ("tilepress_publish_duration_seconds", "gauge", "Wall time of the last publish or promote (upload and swap)."),
     ("tilepress_publish_objects", "gauge", "Objects of the last publish: uploaded, or skipped (already stored)."),
@@ -139,6 +139,7 @@ impl RunMetrics {
         self.set("tilepress_build_tile_bytes", &[], summary.tile_bytes as f64);
         for (outcome, count) in [
             ("read", summary.features_read),
+            ("empty", summary.features_empty),
             ("skipped", summary.features_skipped),
             ("filtered", summary.features_filtered),
             ("dropped", summary.features_dropped),

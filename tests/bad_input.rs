@@ -75,14 +75,17 @@ fn coordinates_out_of_range_are_refused() {
 }
 
 #[test]
-fn empty_geometries_and_unclosed_rings_are_refused() {
-    let empty = r#"{"type":"Feature","properties":{},"geometry":{"type":"LineString","coordinates":[]}}"#;
-    case("empty-geom.geojson", &collection(&[POINT, POINT, empty]), 4, &["feature #2", "empty"]);
+fn empty_parts_and_unclosed_rings_are_refused() {
+    // An empty geometry is valid (see below); an empty part of a non-empty one is not.
+    let empty = r#"{"type":"Feature","properties":{},"geometry":{"type":"MultiPolygon","coordinates":
+        [[[[0,0],[1,0],[1,1],[0,0]]], []]}}"#;
+    case("empty-part.geojson", &collection(&[POINT, POINT, empty]), 4, &["feature #2", "polygon 1", "is empty"]);
     let open =
         r#"{"type":"Feature","properties":{},"geometry":{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,1]]]}}"#;
     case("open.geojson", &collection(&[open]), 4, &["feature #0", "not closed"]);
-    let gc = r#"{"type":"Feature","properties":{},"geometry":{"type":"GeometryCollection","geometries":[]}}"#;
-    case("gc.geojson", &collection(&[gc]), 4, &["feature #0"]);
+    let gc = r#"{"type":"Feature","properties":{},"geometry":{"type":"GeometryCollection","geometries":[
+        {"type":"Point","coordinates":[]}, {"type":"LineString","coordinates":[[0,0]]}]}}"#;
+    case("gc.geojson", &collection(&[gc]), 4, &["feature #0", "geometry 1 of GeometryCollection"]);
 }
 
 #[test]
@@ -162,7 +165,39 @@ fn invalid_features_can_be_skipped_and_counted() {
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
     let summary: serde_json::Value = serde_json::from_slice(&r.stdout).expect("json");
     assert_eq!(summary["features_read"], 1);
-    assert_eq!(summary["features_skipped"], 2);
+    assert_eq!(summary["features_empty"], 1, "a null geometry is empty, not invalid");
+    assert_eq!(summary["features_skipped"], 1);
     assert_eq!(summary["tiles"], 3);
     assert!(String::from_utf8_lossy(&r.stderr).contains("feature #1"), "the skip is logged with its feature index");
+}
+
+#[test]
+fn empty_geometries_are_counted_not_errors_under_the_default_policy() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let empties = [
+        r#"{"type":"Feature","properties":{},"geometry":{"type":"Point","coordinates":[]}}"#,
+        r#"{"type":"Feature","properties":{},"geometry":{"type":"MultiPolygon","coordinates":[]}}"#,
+        r#"{"type":"Feature","properties":{},"geometry":{"type":"GeometryCollection","geometries":[]}}"#,
+        r#"{"type":"Feature","properties":{},"geometry":null}"#,
+    ];
+    let mut features = vec![POINT];
+    features.extend(empties);
+    std::fs::write(dir.path().join("e.geojson"), collection(&features)).expect("write");
+    let tileset = tileset_for(dir.path(), "e.geojson");
+    let out = dir.path().join("out.mbtiles");
+    let r = tilepress(&["build", tileset.to_str().expect("path"), "-o", out.to_str().expect("path"), "--json"]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let summary: serde_json::Value = serde_json::from_slice(&r.stdout).expect("json");
+    assert_eq!((summary["features_read"].as_u64(), summary["features_empty"].as_u64()), (Some(1), Some(4)));
+    assert_eq!(summary["features_skipped"], 0);
+    let r = tilepress(&["build", tileset.to_str().expect("path"), "-o", out.to_str().expect("path")]);
+    let text = String::from_utf8_lossy(&r.stdout);
+    assert!(text.contains("1 read, 4 empty, 0 skipped (invalid)"), "{text}");
+
+    // A malformed geometry beside them is still an error by default.
+    let short = r#"{"type":"Feature","properties":{},"geometry":{"type":"LineString","coordinates":[[1,1]]}}"#;
+    features.push(short);
+    std::fs::remove_file(&out).expect("remove the good build");
+    std::fs::write(dir.path().join("e.geojson"), collection(&features)).expect("write");
+    fails(dir.path(), &tileset, 4, &["e.geojson", "feature #5", "LineString has 1 position"]);
 }

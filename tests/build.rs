@@ -231,6 +231,52 @@ fn region_and_bbox_limit_the_build() {
     assert!(ids2.len() < 30, "{} tiles for a box over Europe at z0–3", ids2.len());
 }
 
+/// `[west, south, east, north]` of every position in a GeoJSON value, read here from the text itself.
+fn positions_extent(v: &serde_json::Value, b: &mut [f64; 4]) {
+    match v.as_array() {
+        Some(a) if a.first().is_some_and(serde_json::Value::is_number) => {
+            let (x, y) = (a[0].as_f64().expect("lon"), a[1].as_f64().expect("lat"));
+            *b = [b[0].min(x), b[1].min(y), b[2].max(x), b[3].max(y)];
+        }
+        Some(a) => a.iter().for_each(|e| positions_extent(e, b)),
+        None => v.as_object().into_iter().flat_map(|o| o.values()).for_each(|e| positions_extent(e, b)),
+    }
+}
+
+#[test]
+fn a_tileset_without_bounds_gets_the_extent_of_its_data() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let source = repo().join("fixtures/valletta.geojson");
+    let toml = format!("name = \"v\"\nminzoom = 10\n[[layers]]\nid = \"v\"\nsource = \"{}\"\n", source.display());
+    let out = dir.path().join("v.mbtiles");
+    let summary = build_json(&tileset_in(dir.path(), &toml), &out, &[]);
+    let text = std::fs::read_to_string(&source).expect("fixture");
+    let mut want = [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY];
+    positions_extent(&serde_json::from_str(&text).expect("GeoJSON"), &mut want);
+    let parse = |s: String| s.split(',').map(|v| v.parse::<f64>().expect("number")).collect::<Vec<_>>();
+    let bounds = parse(metadata(&out, "bounds").expect("bounds"));
+    // About (14.485674, 35.877164) - (14.533777, 35.909019), as ogrinfo says; rounded outward to 6 decimals.
+    for (i, (got, want)) in bounds.iter().zip(want).enumerate() {
+        assert!((got - want).abs() <= 1.01e-6, "bound {i}: {got} vs the data's {want}");
+        assert!(if i < 2 { *got <= want } else { *got >= want }, "bound {i}: {got} lies inside the data's {want}");
+    }
+    let in_summary: Vec<f64> =
+        summary["bounds"].as_array().expect("bounds").iter().filter_map(|v| v.as_f64()).collect();
+    assert!(in_summary.iter().zip(&bounds).all(|(a, b)| (a - b).abs() < 1e-9), "{in_summary:?} vs {bounds:?}");
+    // The center is the middle of the bounds, at the zoom where they span at most two tiles (z13 for 0.048°).
+    let center = parse(metadata(&out, "center").expect("center"));
+    assert!(
+        (center[0] - (bounds[0] + bounds[2]) / 2.0).abs() < 1e-6
+            && (center[1] - (bounds[1] + bounds[3]) / 2.0).abs() < 1e-6
+    );
+    assert_eq!(center[2], 13.0);
+    // Tiles only over the data (and one tile of clip buffer around it).
+    for (z, x, _, _) in tile_ids(&out) {
+        let ((west, _, _, _), (east, _, _, _)) = (locate(bounds[0], bounds[3], z), locate(bounds[2], bounds[1], z));
+        assert!(west <= x + 1 && x <= east + 1, "{z}/{x} lies outside columns {west}..={east}");
+    }
+}
+
 #[test]
 fn human_summary_names_the_figures() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -33,6 +33,9 @@ pub struct LoadedLayer {
     pub fields: BTreeMap<String, FieldType>,
     /// Features read from the layer's source (shared with the other layers of that source).
     pub read: u64,
+    /// Features with no or an empty geometry (valid, left out).
+    pub empty: u64,
+    /// Invalid features left out under `invalid = "skip"`.
     pub skipped: u64,
     /// Features read but lying wholly outside the build area.
     pub outside: u64,
@@ -44,6 +47,7 @@ pub struct LoadedLayer {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SourceTotals {
     pub read: u64,
+    pub empty: u64,
     pub skipped: u64,
     pub outside: u64,
 }
@@ -64,16 +68,18 @@ pub fn load_layers(layers: &[&Layer], area: Bbox) -> Result<(Vec<LoadedLayer>, S
         let group: Vec<&Layer> = members.iter().map(|i| layers[*i]).collect();
         let mut results: Vec<LoadedLayer> = vec![LoadedLayer::default(); group.len()];
         let started = std::time::Instant::now();
-        let (read, skipped, outside) = read_source(path, policy, area, &group, &mut results)?;
+        let (read, empty, skipped, outside) = read_source(path, policy, area, &group, &mut results)?;
         totals.read += read;
+        totals.empty += empty;
         totals.skipped += skipped;
         totals.outside += outside;
         for ((index, layer), mut result) in members.iter().zip(&group).zip(results) {
-            (result.read, result.skipped, result.outside) = (read, skipped, outside);
+            (result.read, result.empty, result.skipped, result.outside) = (read, empty, skipped, outside);
             info!(
                 layer = %layer.id,
                 source = %layer.source.display(),
                 read,
+                empty,
                 skipped,
                 outside,
                 filtered = result.filtered,
@@ -88,14 +94,14 @@ pub fn load_layers(layers: &[&Layer], area: Bbox) -> Result<(Vec<LoadedLayer>, S
 }
 
 /// Reads one source for the layers of `group` (which all use it), filling `results` in the same order; gives
-/// the source's (read, skipped, outside) counts.
+/// the source's (read, empty, skipped, outside) counts.
 fn read_source(
     path: &Path,
     policy: InvalidPolicy,
     area: Bbox,
     group: &[&Layer],
     results: &mut [LoadedLayer],
-) -> Result<(u64, u64, u64), SourceError> {
+) -> Result<(u64, u64, u64, u64), SourceError> {
     let [ax0, ay0] = lonlat_to_unit(area.west, area.north);
     let [ax1, ay1] = lonlat_to_unit(area.east, area.south);
     let mut outside = 0;
@@ -155,7 +161,7 @@ fn read_source(
         }
         Ok(())
     })?;
-    Ok((stats.read, stats.skipped, outside))
+    Ok((stats.read, stats.empty, stats.skipped, outside))
 }
 
 /// The feature's first zoom in `layer`, or `None` when `minzoom_by` puts it above the layer's `maxzoom`.

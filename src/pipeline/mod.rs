@@ -1,11 +1,14 @@
 //! `build`: a tileset → an MBTiles file, stage by stage as in ARCHITECTURE.md.
 //!
 //! 1. resolve the build area and zooms (tileset bounds, `--region` or `--bbox`, `--minzoom`/`--maxzoom`);
-//! 2. read each source into memory once, handing every feature to the layers that use it (`load`);
+//! 2. read each source into memory once, handing every feature to the layers that use it (`load`); a tileset
+//!    without `bounds` is then narrowed to the data's extent (`extent`), which the tile ranges and the metadata's
+//!    bounds and center follow;
 //! 3. for each zoom, slice and encode (MVT) or render (PNG) every tile in parallel (`zoom`), feeding one MBTiles
 //!    writer thread;
 //! 4. write metadata and `agg_tiles_hash`, and move the file into place.
 
+mod extent;
 pub mod generalize;
 mod load;
 mod summary;
@@ -61,9 +64,44 @@ pub enum BuildError {
 /// The area and zooms a build covers, resolved from the tileset and the options.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BuildScope {
+    /// What is built, and the metadata's bounds: `area`, or the data's extent within it (`from_data`).
     pub bounds: Bbox,
+    /// The requested area: the tileset bounds ∩ `--region` ∩ `--bbox`. Features wholly outside it are not loaded.
+    pub area: Bbox,
     pub minzoom: u8,
     pub maxzoom: u8,
+    /// The tileset gives no `bounds`, so `bounds` is (once the sources are read) the data's extent within the
+    /// requested area ([`BuildScope::fit_to_data`]; fitting again changes nothing).
+    pub from_data: bool,
+}
+
+impl BuildScope {
+    /// The scope narrowed to `extent` (the loaded features' lon/lat box) when its bounds come from the data:
+    /// their intersection. Unchanged when the tileset gives bounds, or there is no extent (no feature) or no
+    /// overlap.
+    pub fn fit_to_data(self, extent: Option<Bbox>) -> BuildScope {
+        match extent.filter(|_| self.from_data).and_then(|e| e.intersection(self.bounds)) {
+            Some(bounds) => BuildScope { bounds, ..self },
+            None => self,
+        }
+    }
+
+    /// The tiles to build at each zoom: those `bounds` touches, and `margin` more on every side (for the clip
+    /// buffer of features near the edge: 1 when any layer has a buffer), but none outside `area`'s tiles.
+    pub fn tile_ranges(&self, margin: u32) -> Vec<TileRange> {
+        (self.minzoom..=self.maxzoom)
+            .map(|z| {
+                let (r, limit) = (TileRange::covering(self.bounds, z), TileRange::covering(self.area, z));
+                TileRange {
+                    z,
+                    x_min: r.x_min.saturating_sub(margin).max(limit.x_min),
+                    y_min: r.y_min.saturating_sub(margin).max(limit.y_min),
+                    x_max: r.x_max.saturating_add(margin).min(limit.x_max),
+                    y_max: r.y_max.saturating_add(margin).min(limit.y_max),
+                }
+            })
+            .collect()
+    }
 }
 
 /// Resolves `--region`, `--bbox` and the zoom overrides against the tileset.
@@ -99,7 +137,8 @@ pub fn resolve_scope(tileset: &Tileset, options: &BuildOptions) -> Result<BuildS
     if minzoom > maxzoom {
         return Err(BuildError::ZoomOrder { path, minzoom, maxzoom });
     }
-    Ok(BuildScope { bounds: area, minzoom, maxzoom })
+    // `Bbox::WORLD` is what the tileset reader puts in when the file has no `bounds`.
+    Ok(BuildScope { bounds: area, area, minzoom, maxzoom, from_data: tileset.bounds == Bbox::WORLD })
 }
 
 /// Builds a tileset into `options.output`. On error nothing is left at the output path.
@@ -126,8 +165,16 @@ fn build_in_pool(tileset: &Tileset, options: &BuildOptions, threads: usize) -> R
     );
     let active: Vec<_> =
         tileset.layers.iter().filter(|l| l.minzoom <= scope.maxzoom && l.maxzoom >= scope.minzoom).collect();
-    let (loaded, totals) = load::load_layers(&active, scope.bounds)?;
+    let (loaded, totals) = load::load_layers(&active, scope.area)?;
     let layers: Vec<_> = active.into_iter().zip(loaded).collect();
+    let scope = if scope.from_data {
+        let fitted = scope.fit_to_data(extent::data_extent(&layers));
+        let b = fitted.bounds;
+        info!(west = b.west, south = b.south, east = b.east, north = b.north, "bounds from the data's extent");
+        fitted
+    } else {
+        scope
+    };
     let sources = fingerprint_sources(&layers)?;
     let plans: Vec<generalize::LayerPlan> = layers
         .iter()
@@ -140,8 +187,8 @@ fn build_in_pool(tileset: &Tileset, options: &BuildOptions, threads: usize) -> R
     let progress = Progress::new(options.progress_bar);
     let counters = zoom::Counters::default();
     let ctx = zoom::ZoomContext::new(&layers, &plans, tileset, sender, &options.output, &progress, &counters);
-    let ranges: Vec<TileRange> =
-        (scope.minzoom..=scope.maxzoom).map(|z| TileRange::covering(scope.bounds, z)).collect();
+    let margin = layers.iter().map(|(l, _)| l.buffer.div_ceil(crate::tiling::EXTENT)).max().unwrap_or(0);
+    let ranges = scope.tile_ranges(margin);
     let tiled = zoom::build_zooms(&ranges, &ctx);
     drop(ctx);
     if let Err(err) = tiled {
@@ -177,6 +224,7 @@ fn build_in_pool(tileset: &Tileset, options: &BuildOptions, threads: usize) -> R
         unique_bytes: archive.unique_bytes,
         tiles_per_zoom: archive.tiles_per_zoom,
         features_read: totals.read,
+        features_empty: totals.empty,
         features_skipped: totals.skipped,
         features_outside: totals.outside,
         features_filtered: layers.iter().map(|(_, l)| l.filtered).sum(),
@@ -211,6 +259,8 @@ fn build_in_pool(tileset: &Tileset, options: &BuildOptions, threads: usize) -> R
         unique = summary.unique_tiles,
         bytes = summary.tile_bytes,
         features = summary.features_read,
+        empty = summary.features_empty,
+        skipped = summary.features_skipped,
         dropped = summary.features_dropped,
         seconds = wall,
         "build finished"
@@ -264,7 +314,11 @@ fn metadata(
                 && (b.south..=b.north).contains(lat)
                 && (scope.minzoom..=scope.maxzoom).contains(z)
         })
-        .unwrap_or(((b.west + b.east) / 2.0, (b.south + b.north) / 2.0, scope.minzoom));
+        .unwrap_or((
+            (b.west + b.east) / 2.0,
+            (b.south + b.north) / 2.0,
+            extent::fitting_zoom(b, scope.minzoom, scope.maxzoom),
+        ));
     let sources_json = serde_json::to_string(sources).map_err(|e| crate::archive::ArchiveError::Io {
         path: tileset.path.clone(),
         source: std::io::Error::other(e),

@@ -24,7 +24,9 @@ pub struct BuildSummary {
     pub tiles_per_zoom: BTreeMap<u8, u64>,
     /// Features read from the sources; a source shared by several layers counts once.
     pub features_read: u64,
-    /// Features without geometry, or invalid ones under `invalid = "skip"` (once per source).
+    /// Features with no geometry (`"geometry": null`) or an empty one: valid GeoJSON, left out.
+    pub features_empty: u64,
+    /// Invalid features left out under `invalid = "skip"` (once per source).
     pub features_skipped: u64,
     /// Features wholly outside the built area (once per source).
     pub features_outside: u64,
@@ -83,8 +85,10 @@ impl fmt::Display for BuildSummary {
         )?;
         writeln!(
             f,
-            "  features   {} read, {} skipped, {} outside the area, {} filtered out, {} dropped by tile caps",
+            "  features   {} read, {} empty, {} skipped (invalid), {} outside the area, {} filtered out, {} dropped by the \
+             tile budget",
             self.features_read,
+            self.features_empty,
             self.features_skipped,
             self.features_outside,
             self.features_filtered,

@@ -1,5 +1,6 @@
 //! FlatGeobuf file in → [`Feature`]s out, one at a time: geometry converted with geozero's `ToGeo` and checked
-//! like GeoJSON's, properties mapped from the FlatGeobuf column types to [`Value`]s.
+//! like GeoJSON's, properties mapped from the FlatGeobuf column types to [`Value`]s. A feature with no geometry,
+//! or one holding no coordinate in any part (an empty geometry), is counted as empty, as in GeoJSON.
 
 use std::fs::File;
 use std::io::BufReader;
@@ -56,8 +57,8 @@ pub(super) fn read(em: &mut Emitter) -> Result<()> {
 
 /// One FlatGeobuf feature as an outcome; decoding errors are returned as geozero errors.
 fn convert(fgb: &FgbFeature) -> geozero::error::Result<Outcome> {
-    if fgb.geometry().is_none() {
-        return Ok(Outcome::NoGeometry);
+    if fgb.geometry().is_none_or(|g| holds_no_coordinate(&g)) {
+        return Ok(Outcome::Empty);
     }
     let geometry = fgb.to_geo()?;
     if let Err(problem) = check(&mut Checker::default(), &geometry) {
@@ -66,6 +67,12 @@ fn convert(fgb: &FgbFeature) -> geozero::error::Result<Outcome> {
     let mut props = Props::default();
     fgb.process_properties(&mut props)?;
     Ok(Outcome::Feature(Feature { geometry, properties: props.values }))
+}
+
+/// Whether a stored geometry is empty: no coordinate in it or in any of its parts. (The decoders would index
+/// into the missing coordinates of, say, an empty Point.)
+fn holds_no_coordinate(g: &::flatgeobuf::Geometry) -> bool {
+    g.xy().is_none_or(|xy| xy.is_empty()) && g.parts().is_none_or(|parts| parts.iter().all(|p| holds_no_coordinate(&p)))
 }
 
 /// Checks an already built geometry (the FlatGeobuf path). Rings of a `geo::Polygon` are closed on
@@ -159,7 +166,7 @@ mod tests {
             Ok(())
         });
         let stats = stats.map_err(|e| e.to_string());
-        assert_eq!(stats, Ok(super::super::ReadStats { read: 200, skipped: 0 }));
+        assert_eq!(stats, Ok(super::super::ReadStats { read: 200, empty: 0, skipped: 0 }));
         let first = &features[0];
         assert!(matches!(first.geometry, geo::Geometry::LineString(ref l) if l.0.len() == 3), "{first:?}");
         let props: Vec<(&str, &Value)> = first.properties.iter().map(|(k, v)| (k.as_str(), v)).collect();
@@ -217,6 +224,47 @@ mod tests {
         std::fs::write(&path, b"").ok();
         let r = read_features(&path, InvalidPolicy::Error, &mut |_| Ok(()));
         assert!(matches!(r, Err(SourceError::Empty { .. })), "{r:?}");
+    }
+
+    /// A GeozeroGeometry that writes a Point with no coordinate, which geo cannot express.
+    struct EmptyPoint;
+
+    impl geozero::GeozeroGeometry for EmptyPoint {
+        fn process_geom<P: geozero::GeomProcessor>(&self, p: &mut P) -> geozero::error::Result<()> {
+            p.point_begin(0)?;
+            p.point_end(0)
+        }
+    }
+
+    #[test]
+    fn empty_geometries_are_counted_as_empty() {
+        use ::flatgeobuf::{FgbWriter, FgbWriterOptions, GeometryType};
+        use geo::{GeometryCollection, LineString, MultiPolygon, Point};
+        let options =
+            FgbWriterOptions { write_index: false, detect_type: false, promote_to_multi: false, ..Default::default() };
+        let Ok(mut fgb) = FgbWriter::create_with_options("e", GeometryType::Unknown, options) else { panic!("writer") };
+        let add = |fgb: &mut FgbWriter, g: Geometry| fgb.add_feature_geom(g, |_| {}).map_err(|e| e.to_string());
+        assert_eq!(add(&mut fgb, Point::new(14.5, 35.9).into()), Ok(()));
+        assert_eq!(fgb.add_feature_geom(EmptyPoint, |_| {}).map_err(|e| e.to_string()), Ok(()));
+        assert_eq!(add(&mut fgb, LineString::<f64>::new(vec![]).into()), Ok(()));
+        assert_eq!(add(&mut fgb, MultiPolygon::<f64>::new(vec![]).into()), Ok(()));
+        assert_eq!(add(&mut fgb, Geometry::GeometryCollection(GeometryCollection(vec![]))), Ok(()));
+        assert_eq!(add(&mut fgb, LineString::from(vec![(0.0, 0.0)]).into()), Ok(()));
+        let Ok(dir) = tempfile::tempdir() else { panic!("tempdir") };
+        let path = dir.path().join("e.fgb");
+        let mut bytes = Vec::new();
+        assert!(fgb.write(&mut bytes).is_ok());
+        assert!(std::fs::write(&path, bytes).is_ok());
+        let mut read = Vec::new();
+        let stats = read_features(&path, InvalidPolicy::Skip, &mut |f| {
+            read.push(f.geometry);
+            Ok(())
+        });
+        let stats = stats.map_err(|e| e.to_string());
+        assert_eq!(stats, Ok(super::super::ReadStats { read: 1, empty: 4, skipped: 1 }));
+        assert_eq!(read, [Geometry::from(Point::new(14.5, 35.9))]);
+        let err = read_features(&path, InvalidPolicy::Error, &mut |_| Ok(())).err().map(|e| e.to_string());
+        assert_eq!(err, Some(format!("{}: feature #5: LineString has 1 position, needs at least 2", path.display())));
     }
 
     #[test]

@@ -201,13 +201,14 @@ impl<'de> Visitor<'de> for FeaturesSeed<'_, '_, '_> {
     }
 }
 
-/// Turns a parsed feature into an outcome: null geometry, a checked geometry, or a problem.
+/// Turns a parsed feature into an outcome: a checked geometry, no or an empty geometry, or a problem.
 fn build(geometry: Option<RawGeometry>, properties: Vec<(String, Value)>) -> Outcome {
     let Some(raw) = geometry else {
-        return Outcome::NoGeometry;
+        return Outcome::Empty;
     };
     match convert(raw, &mut Checker::default()) {
-        Ok(geometry) => Outcome::Feature(Feature { geometry, properties }),
+        Ok(Some(geometry)) => Outcome::Feature(Feature { geometry, properties }),
+        Ok(None) => Outcome::Empty,
         Err(problem) => Outcome::Invalid(problem),
     }
 }
@@ -352,10 +353,10 @@ mod tests {
             r#"{"properties": {"a": 1}, "type": "Feature", "geometry": {"type": "Point", "coordinates": [1, 2]}}"#,
             InvalidPolicy::Error,
         );
-        assert_eq!(stats.ok(), Some(ReadStats { read: 1, skipped: 0 }));
+        assert_eq!(stats.ok(), Some(ReadStats { read: 1, empty: 0, skipped: 0 }));
         assert_eq!(f[0].properties, vec![("a".to_string(), Value::Int(1))]);
         let (stats, f) = read("g.geojson", r#"{"coordinates": [1, 2], "type": "Point"}"#, InvalidPolicy::Error);
-        assert_eq!(stats.ok(), Some(ReadStats { read: 1, skipped: 0 }));
+        assert_eq!(stats.ok(), Some(ReadStats { read: 1, empty: 0, skipped: 0 }));
         assert_eq!(f[0], Feature { geometry: Point::new(1., 2.).into(), properties: vec![] });
     }
 
@@ -389,7 +390,7 @@ mod tests {
             r#"{"type": "Feature", "geometry": {"type": "Point", "coordinates": [1, 2]}}"#,
         ]);
         let (stats, f) = read("n.geojson", &text, InvalidPolicy::Error);
-        assert_eq!(stats.ok(), Some(ReadStats { read: 2, skipped: 1 }));
+        assert_eq!(stats.ok(), Some(ReadStats { read: 2, empty: 1, skipped: 0 }));
         assert!(f.iter().all(|f| f.properties.is_empty()));
     }
 
@@ -417,7 +418,7 @@ mod tests {
         let p = |x: i32| feature(&format!(r#"{{"type": "Point", "coordinates": [{x}, 0]}}"#));
         let text = format!("{}\n\n\x1e{}\r\n  \n\x1e{}\n", p(1), p(2), p(3));
         let (stats, f) = read("a.geojsonl", &text, InvalidPolicy::Error);
-        assert_eq!(stats.ok(), Some(ReadStats { read: 3, skipped: 0 }));
+        assert_eq!(stats.ok(), Some(ReadStats { read: 3, empty: 0, skipped: 0 }));
         assert_eq!(f[2].geometry, Point::new(3., 0.).into());
         let text = format!("{}\n\n{}\n{{\"type\": \"Feature\", \"geometry\": nul}}\n", p(1), p(2));
         let (stats, _) = read("a.ndjson", &text, InvalidPolicy::Error);

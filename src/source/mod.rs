@@ -3,6 +3,8 @@
 //! Every reader yields [`Feature`]s in WGS84 (lon/lat) one at a time to a sink, so a large file is never held
 //! as one string or one document tree. A feature that cannot be read is an error naming the file and the
 //! feature index, unless the caller asked for invalid features to be skipped (then it is counted and logged).
+//! A feature with no geometry (`"geometry": null`) or an empty one (RFC 7946: `"coordinates": []`, a
+//! GeometryCollection with no members) is valid: it is skipped and counted as empty, whatever the policy.
 
 use std::path::{Path, PathBuf};
 
@@ -24,8 +26,8 @@ pub struct Feature {
     pub properties: Vec<(String, Value)>,
 }
 
-/// What to do with a feature whose geometry is invalid (out-of-range or non-finite coordinates, empty geometry,
-/// unclosed ring).
+/// What to do with a feature whose geometry is invalid (out-of-range or non-finite coordinates, a short line or
+/// ring, an unclosed ring, an empty part of a non-empty geometry). Empty geometries are not invalid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum InvalidPolicy {
     /// Stop with an error naming the file and the feature (the default).
@@ -40,7 +42,9 @@ pub enum InvalidPolicy {
 pub struct ReadStats {
     /// Features handed to the sink.
     pub read: u64,
-    /// Features not handed on: no geometry (`"geometry": null`), or invalid under [`InvalidPolicy::Skip`].
+    /// Features not handed on because they have no geometry (`"geometry": null`) or an empty one.
+    pub empty: u64,
+    /// Invalid features not handed on, under [`InvalidPolicy::Skip`].
     pub skipped: u64,
 }
 
@@ -126,8 +130,8 @@ pub fn read_features(
 /// What reading one feature gave.
 enum Outcome {
     Feature(Feature),
-    /// `"geometry": null` (or no geometry at all): skipped and counted.
-    NoGeometry,
+    /// `"geometry": null`, no geometry at all, or an empty one: skipped and counted as empty.
+    Empty,
     Invalid(Problem),
 }
 
@@ -158,8 +162,9 @@ impl<'a> Emitter<'a> {
                 self.stats.read += 1;
                 (self.sink)(f)
             }
-            Outcome::NoGeometry => {
-                self.stats.skipped += 1;
+            Outcome::Empty => {
+                tracing::debug!("{}: feature #{feature}: no or empty geometry; feature skipped", self.path.display());
+                self.stats.empty += 1;
                 Ok(())
             }
             Outcome::Invalid(problem) => {
@@ -267,11 +272,21 @@ mod tests {
                 r#"{"type": "Polygon", "coordinates": [[[0,0],[1,0],[1,1],[0,0]], [[0,0],[0,0]]]}"#,
                 "polygon ring 1 has 2 positions, needs at least 4",
             ),
-            (r#"{"type": "LineString", "coordinates": []}"#, "empty LineString"),
             (r#"{"type": "LineString", "coordinates": [[1, 1]]}"#, "LineString has 1 position, needs at least 2"),
-            (r#"{"type": "MultiPolygon", "coordinates": []}"#, "empty MultiPolygon"),
-            (r#"{"type": "GeometryCollection", "geometries": []}"#, "empty GeometryCollection"),
-            (r#"{"type": "Point"}"#, "empty Point"),
+            (r#"{"type": "MultiPolygon", "coordinates": [[]]}"#, "polygon 0 of MultiPolygon is empty"),
+            (
+                r#"{"type": "MultiPolygon", "coordinates": [[[[0,0],[1,0],[1,1],[0,0]]], []]}"#,
+                "polygon 1 of MultiPolygon is empty",
+            ),
+            (r#"{"type": "MultiLineString", "coordinates": [[]]}"#, "line 0 of MultiLineString is empty"),
+            (r#"{"type": "Polygon", "coordinates": [[]]}"#, "polygon ring 0 has 0 positions, needs at least 4"),
+            (r#"{"type": "Point"}"#, "Point has no \"coordinates\""),
+            (r#"{"type": "GeometryCollection"}"#, "GeometryCollection has no \"geometries\""),
+            (
+                r#"{"type": "GeometryCollection", "geometries": [{"type": "Point", "coordinates": []},
+                    {"type": "Point", "coordinates": [0, 91]}]}"#,
+                "geometry 1 of GeometryCollection: latitude 91 out of range [-90, 90] at coordinate 0",
+            ),
             (
                 r#"{"type": "Point", "coordinates": [1]}"#,
                 "Point coordinates: a position has 1 number, needs at least 2",
@@ -296,10 +311,46 @@ mod tests {
             &feature(r#"{"type": "LineString", "coordinates": [[0, 0]]}"#),
         ]);
         let (stats, f) = read("s.geojson", &text, InvalidPolicy::Skip);
-        assert_eq!(stats.ok(), Some(ReadStats { read: 1, skipped: 2 }));
+        assert_eq!(stats.ok(), Some(ReadStats { read: 1, empty: 0, skipped: 2 }));
         assert_eq!(f[0].geometry, Point::new(5., 0.).into());
         let text = collection(&[&feature(r#"{"type": "Curve", "coordinates": [0, 0]}"#)]);
         assert!(error(&text, InvalidPolicy::Skip).ends_with("feature #0: unknown geometry type \"Curve\""));
+    }
+
+    #[test]
+    fn empty_geometries_are_counted_apart_whatever_the_policy() {
+        let text = collection(&[
+            &feature(r#"{"type": "Point", "coordinates": []}"#),
+            &feature(r#"{"type": "MultiPoint", "coordinates": []}"#),
+            &feature(r#"{"type": "LineString", "coordinates": []}"#),
+            &feature(r#"{"type": "MultiLineString", "coordinates": []}"#),
+            &feature(r#"{"type": "Polygon", "coordinates": []}"#),
+            &feature(r#"{"type": "MultiPolygon", "coordinates": []}"#),
+            &feature(r#"{"type": "GeometryCollection", "geometries": []}"#),
+            &feature(r#"{"type": "GeometryCollection", "geometries": [{"type": "Polygon", "coordinates": []}]}"#),
+            &feature("null"),
+            r#"{"type": "Feature", "properties": {}}"#,
+            &feature(
+                r#"{"type": "GeometryCollection", "geometries": [{"type": "LineString", "coordinates": []},
+                    {"type": "Point", "coordinates": [3, 4]}]}"#,
+            ),
+        ]);
+        for policy in [InvalidPolicy::Error, InvalidPolicy::Skip] {
+            let (stats, f) = read("empty.geojson", &text, policy);
+            assert_eq!(stats.ok(), Some(ReadStats { read: 1, empty: 10, skipped: 0 }), "{policy:?}");
+            let only = geo::Geometry::GeometryCollection(geo::GeometryCollection(vec![Point::new(3., 4.).into()]));
+            assert_eq!(f.iter().map(|f| &f.geometry).collect::<Vec<_>>(), [&only]);
+        }
+        // Invalid ones are still errors by default, and counted apart from the empties under `skip`.
+        let text = collection(&[
+            &feature(r#"{"type": "LineString", "coordinates": [[0, 0]]}"#),
+            &feature(r#"{"type": "Point", "coordinates": []}"#),
+        ]);
+        assert!(
+            error(&text, InvalidPolicy::Error).ends_with("feature #0: LineString has 1 position, needs at least 2")
+        );
+        let (stats, _) = read("mixed.geojson", &text, InvalidPolicy::Skip);
+        assert_eq!(stats.ok(), Some(ReadStats { read: 0, empty: 1, skipped: 1 }));
     }
 
     #[test]

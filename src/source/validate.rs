@@ -1,6 +1,12 @@
 //! GeoJSON geometry objects in (their members in any order, coordinates parsed before the type is known) →
-//! checked `geo` geometries out; the [`Checker`] (also used for FlatGeobuf) says what is wrong and where:
-//! out-of-range or non-finite coordinate, empty geometry, short line or ring, unclosed ring.
+//! checked `geo` geometries out, or "empty"; the [`Checker`] (also used for FlatGeobuf) says what is wrong and
+//! where: out-of-range or non-finite coordinate, empty part, short line or ring, unclosed ring.
+//!
+//! Empty geometries are valid GeoJSON (RFC 7946 §3.1: an empty `coordinates` array, a GeometryCollection with
+//! no `geometries`) and [`convert`] returns `Ok(None)` for them, so they are counted apart from invalid ones.
+//! A GeometryCollection drops its empty members and is empty when none is left. An empty *part* of a non-empty
+//! geometry (an empty ring, a `[]` polygon inside a MultiPolygon, a `[]` line inside a MultiLineString) is not
+//! an empty geometry but a malformed one: it stays invalid, since it most often means a writer lost data.
 
 use std::fmt;
 
@@ -295,8 +301,9 @@ fn coords<'de, A: SeqAccess<'de>>(seq: &mut A) -> Result<Result<Coords, String>,
     }))
 }
 
-/// Checks a parsed geometry and builds it; `ck` numbers the coordinates across the whole geometry.
-pub(super) fn convert(raw: RawGeometry, ck: &mut Checker) -> Result<Geometry, Problem> {
+/// Checks a parsed geometry and builds it, or `Ok(None)` for an empty one; `ck` numbers the coordinates across
+/// the whole geometry.
+pub(super) fn convert(raw: RawGeometry, ck: &mut Checker) -> Result<Option<Geometry>, Problem> {
     let Some(kind) = raw.kind else {
         return Err(Problem::fatal("geometry has no \"type\""));
     };
@@ -306,27 +313,29 @@ pub(super) fn convert(raw: RawGeometry, ck: &mut Checker) -> Result<Geometry, Pr
             return Err(Problem::fatal(format!("unknown geometry type \"{kind:?}\"")));
         }
         TypeName::GeometryCollection => {
-            let members = raw.geometries.unwrap_or_default();
-            if members.is_empty() {
-                return Err(Problem::invalid("empty GeometryCollection"));
-            }
+            let Some(members) = raw.geometries else {
+                return Err(Problem::invalid("GeometryCollection has no \"geometries\""));
+            };
             let mut out = Vec::with_capacity(members.len());
             for (i, member) in members.into_iter().enumerate() {
-                out.push(convert(member, ck).map_err(|p| p.within(&format!("geometry {i} of GeometryCollection")))?);
+                let member =
+                    convert(member, ck).map_err(|p| p.within(&format!("geometry {i} of GeometryCollection")))?;
+                out.extend(member);
             }
-            return Ok(Geometry::GeometryCollection(GeometryCollection(out)));
+            return Ok((!out.is_empty()).then_some(Geometry::GeometryCollection(GeometryCollection(out))));
         }
         other => format!("{other:?}"),
     };
     let wrong_depth = || Problem::invalid(format!("{name} coordinates have the wrong nesting depth"));
     let coords = match raw.coordinates {
-        None | Some(Coords::Empty) => return Err(Problem::invalid(format!("empty {name}"))),
+        None => return Err(Problem::invalid(format!("{name} has no \"coordinates\""))),
+        Some(Coords::Empty) => return Ok(None),
         Some(Coords::Bad(why)) => {
             return Err(Problem::invalid(format!("{name} coordinates: {why}")));
         }
         Some(c) => c,
     };
-    Ok(match (kind, coords) {
+    Ok(Some(match (kind, coords) {
         (TypeName::Point, Coords::Pos(c)) => {
             ck.point(c)?;
             Point(c).into()
@@ -361,7 +370,7 @@ pub(super) fn convert(raw: RawGeometry, ck: &mut Checker) -> Result<Geometry, Pr
             MultiPolygon(polygons).into()
         }
         _ => return Err(wrong_depth()),
-    })
+    }))
 }
 
 /// An array of arrays of positions (rings or lines).

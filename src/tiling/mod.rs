@@ -17,7 +17,7 @@ mod tile;
 pub mod valid;
 
 pub use bbox::{Bbox, MAX_LATITUDE};
-pub use mercator::{TileRange, lonlat_to_unit};
+pub use mercator::{TileRange, lonlat_to_unit, unit_to_lonlat};
 pub use piece::{Coord, Piece, PieceGeom};
 pub use shape::{Point, Shape};
 pub use slice::{SliceParams, slice_shape};
