@@ -98,6 +98,7 @@ fn bad_generalize_settings_name_their_key() {
     let dir = tempfile::tempdir().expect("tempdir");
     for (setting, key) in [
         ("as_needed = \"drop-most\"", "generalize.as_needed"),
+        ("as_needed = \"coalesce-densest\"", "not available yet"),
         ("point_rate = 0.5", "generalize.point_rate"),
         ("base_zoom = 40", "generalize.base_zoom"),
         ("colour = 1", "colour"),

@@ -13,9 +13,6 @@ pub enum AsNeeded {
     /// Drop the features that lie closest to their neighbour (along a space-filling curve) first.
     #[default]
     DropDensest,
-    /// Like `DropDensest`, but a dropped feature's geometry is merged into the feature before it along the
-    /// curve (same layer and geometry type), which keeps its properties.
-    CoalesceDensest,
     /// Drop the smallest features first (polygon area, line length; points weigh nothing).
     DropSmallest,
     /// No whole-zoom threshold: a tile over the budget loses its smallest features on its own (the old
@@ -27,7 +24,6 @@ impl AsNeeded {
     pub fn name(self) -> &'static str {
         match self {
             AsNeeded::DropDensest => "drop-densest",
-            AsNeeded::CoalesceDensest => "coalesce-densest",
             AsNeeded::DropSmallest => "drop-smallest",
             AsNeeded::None => "none",
         }
@@ -36,12 +32,14 @@ impl AsNeeded {
     fn parse(text: &str) -> Result<AsNeeded, String> {
         match text {
             "drop-densest" => Ok(AsNeeded::DropDensest),
-            "coalesce-densest" => Ok(AsNeeded::CoalesceDensest),
+            "coalesce-densest" => {
+                Err("\"coalesce-densest\" is not available yet (issue #11): use \"drop-densest\", which \
+                                       drops the same features instead of merging them"
+                    .to_owned())
+            }
             "drop-smallest" => Ok(AsNeeded::DropSmallest),
             "none" => Ok(AsNeeded::None),
-            other => {
-                Err(format!("`{other}` must be \"drop-densest\", \"coalesce-densest\", \"drop-smallest\" or \"none\""))
-            }
+            other => Err(format!("`{other}` must be \"drop-densest\", \"drop-smallest\" or \"none\"")),
         }
     }
 }

@@ -2,8 +2,8 @@
 //! feature cap), one threshold is found for the whole zoom and every tile of it drops the features below it, so
 //! that neighbouring tiles agree on every feature that crosses their edge.
 //!
-//! The threshold orders features by a key: their gap along the Hilbert curve (`drop-densest`, `coalesce-densest`:
-//! crowded features go first) or their size (`drop-smallest`). It is the smallest key, among the features of the
+//! The threshold orders features by a key: their gap along the Hilbert curve (`drop-densest`: crowded features go
+//! first) or their size (`drop-smallest`). It is the smallest key, among the features of the
 //! over-budget tiles, that makes every one of those tiles fit; found by bisection, so a zoom is re-encoded a
 //! bounded number of times (never an endless loop). The most isolated feature of a layer (the first along the
 //! curve) is never dropped by density.
@@ -15,7 +15,7 @@ use super::FeaturePlan;
 /// The key a policy orders features by; features whose key is below a zoom's threshold are dropped from it.
 pub fn key(plan: &FeaturePlan, policy: AsNeeded) -> u64 {
     match policy {
-        AsNeeded::DropDensest | AsNeeded::CoalesceDensest | AsNeeded::None => plan.gap,
+        AsNeeded::DropDensest | AsNeeded::None => plan.gap,
         // Sizes are non-negative: their bit patterns sort as the numbers do.
         AsNeeded::DropSmallest => plan.size.max(0.0).to_bits(),
     }
