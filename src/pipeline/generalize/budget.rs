@@ -23,7 +23,7 @@ pub fn key(plan: &FeaturePlan, policy: AsNeeded) -> u64 {
 
 /// Bisection stops when the bracket holds fewer candidates than this share of them (the threshold is then at
 /// most this share of features stricter than the tightest one): 9 or so encodings of the over-budget tiles.
-const PRECISION: f64 = 0.004;
+pub const PRECISION: f64 = 0.004;
 
 /// The smallest threshold among `candidates` (sorted, distinct keys) for which `fits` holds, within
 /// [`PRECISION`]; `fits(t)` encodes the over-budget tiles without the features whose key is below `t`. When no
