@@ -72,8 +72,6 @@ impl Default for Thinning {
 pub struct Generalize {
     pub thinning: Thinning,
     pub as_needed: AsNeeded,
-    /// Build deeper zooms past the max zoom while the last one still needed the budget (at most to `MAX_ZOOM`).
-    pub extend_zooms_if_still_dropping: bool,
 }
 
 /// `[generalize]` as written.
@@ -85,7 +83,6 @@ pub struct RawGeneralize {
     pub as_needed: Option<String>,
     /// The budget of one stored tile; the same as `limits.max_tile_bytes` (either may be given, not both).
     pub max_tile_bytes: Option<i64>,
-    pub extend_zooms_if_still_dropping: Option<bool>,
 }
 
 /// `[layers.generalize]` as written: a layer's own point thinning.
@@ -103,11 +100,7 @@ pub fn check(raw: &RawGeneralize, max_zoom: u8) -> Result<Generalize, (String, S
         None => AsNeeded::default(),
         Some(text) => AsNeeded::parse(text).map_err(|m| ("as_needed".to_owned(), m))?,
     };
-    Ok(Generalize {
-        thinning,
-        as_needed,
-        extend_zooms_if_still_dropping: raw.extend_zooms_if_still_dropping.unwrap_or(false),
-    })
+    Ok(Generalize { thinning, as_needed })
 }
 
 /// Checks a layer's `[layers.generalize]` over the tileset's settings.
