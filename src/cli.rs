@@ -244,9 +244,13 @@ pub struct BuildArgs {
     /// Lowest zoom to build (default: the tileset's).
     #[arg(long)]
     pub minzoom: Option<u8>,
-    /// Highest zoom to build (default: the tileset's).
+    /// Highest zoom to build (default: the tileset's; overrides `maxzoom = "auto"`).
     #[arg(long)]
     pub maxzoom: Option<u8>,
+    /// While the deepest zoom still drops features to meet the tile budget, build one zoom deeper (up to 20),
+    /// as the tileset's `generalize.extend_zooms_if_still_dropping = true`.
+    #[arg(long)]
+    pub extend_zooms_if_still_dropping: bool,
     /// Worker threads (default: one per core).
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub threads: Option<u16>,

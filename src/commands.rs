@@ -61,6 +61,7 @@ pub fn build(args: BuildArgs, metrics: &mut RunMetrics) -> tilepress::Result<()>
         bbox: args.bbox,
         minzoom: args.minzoom,
         maxzoom: args.maxzoom,
+        extend_zooms: args.extend_zooms_if_still_dropping,
         threads: args.threads.map(usize::from),
         progress_bar: !args.no_progress && !args.json && std::io::stderr().is_terminal(),
     };

@@ -13,6 +13,9 @@ pub enum AsNeeded {
     /// Drop the features that lie closest to their neighbour (along a space-filling curve) first.
     #[default]
     DropDensest,
+    /// The features drop-densest would drop are merged into their nearest kept neighbour of the same kind, which
+    /// then counts them (`coalesced_count`); see `pipeline::generalize::coalesce`.
+    CoalesceDensest,
     /// Drop the smallest features first (polygon area, line length; points weigh nothing).
     DropSmallest,
     /// No whole-zoom threshold: a tile over the budget loses its smallest features on its own (the old
@@ -24,6 +27,7 @@ impl AsNeeded {
     pub fn name(self) -> &'static str {
         match self {
             AsNeeded::DropDensest => "drop-densest",
+            AsNeeded::CoalesceDensest => "coalesce-densest",
             AsNeeded::DropSmallest => "drop-smallest",
             AsNeeded::None => "none",
         }
@@ -32,14 +36,12 @@ impl AsNeeded {
     fn parse(text: &str) -> Result<AsNeeded, String> {
         match text {
             "drop-densest" => Ok(AsNeeded::DropDensest),
-            "coalesce-densest" => {
-                Err("\"coalesce-densest\" is not available yet (issue #11): use \"drop-densest\", which \
-                                       drops the same features instead of merging them"
-                    .to_owned())
-            }
+            "coalesce-densest" => Ok(AsNeeded::CoalesceDensest),
             "drop-smallest" => Ok(AsNeeded::DropSmallest),
             "none" => Ok(AsNeeded::None),
-            other => Err(format!("`{other}` must be \"drop-densest\", \"drop-smallest\" or \"none\"")),
+            other => {
+                Err(format!("`{other}` must be \"drop-densest\", \"coalesce-densest\", \"drop-smallest\" or \"none\""))
+            }
         }
     }
 }
@@ -72,6 +74,9 @@ impl Default for Thinning {
 pub struct Generalize {
     pub thinning: Thinning,
     pub as_needed: AsNeeded,
+    /// When the deepest zoom still drops features to meet the budget, build deeper zooms (up to
+    /// [`super::MAX_ZOOM`]) until one drops none, as tippecanoe's `--extend-zooms-if-still-dropping`.
+    pub extend_zooms: bool,
 }
 
 /// `[generalize]` as written.
@@ -81,6 +86,7 @@ pub struct RawGeneralize {
     pub base_zoom: Option<toml::Value>,
     pub point_rate: Option<f64>,
     pub as_needed: Option<String>,
+    pub extend_zooms_if_still_dropping: Option<bool>,
     /// The budget of one stored tile; the same as `limits.max_tile_bytes` (either may be given, not both).
     pub max_tile_bytes: Option<i64>,
 }
@@ -100,7 +106,7 @@ pub fn check(raw: &RawGeneralize, max_zoom: u8) -> Result<Generalize, (String, S
         None => AsNeeded::default(),
         Some(text) => AsNeeded::parse(text).map_err(|m| ("as_needed".to_owned(), m))?,
     };
-    Ok(Generalize { thinning, as_needed })
+    Ok(Generalize { thinning, as_needed, extend_zooms: raw.extend_zooms_if_still_dropping.unwrap_or(false) })
 }
 
 /// Checks a layer's `[layers.generalize]` over the tileset's settings.

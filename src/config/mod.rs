@@ -24,6 +24,8 @@ pub use crate::tiling::{Bbox, MAX_LATITUDE};
 
 /// The deepest zoom a tileset may ask for.
 pub const MAX_ZOOM: u8 = 20;
+/// The deepest zoom `maxzoom = "auto"` guesses (a guess beyond it is cut to it; `--maxzoom` goes deeper).
+pub const AUTO_MAXZOOM_LIMIT: u8 = 16;
 /// Default clip buffer around a tile, in tile units of the 4096 extent.
 pub const DEFAULT_BUFFER: u32 = 64;
 /// Default Douglas–Peucker tolerance, in tile units of the 4096 extent.
@@ -111,6 +113,8 @@ pub struct Layer {
     pub description: String,
     pub minzoom: u8,
     pub maxzoom: u8,
+    /// The layer gives its own `maxzoom` (otherwise it follows the tileset's, which `"auto"` may change).
+    pub own_maxzoom: bool,
     /// Which properties go into the tiles: all, a list to keep, or computed ones.
     pub properties: OutputProperties,
     /// Features for which this is not true are left out of the layer.
@@ -141,7 +145,11 @@ pub struct Tileset {
     pub attribution: String,
     pub format: TileFormat,
     pub minzoom: u8,
+    /// The deepest zoom; with `maxzoom_auto`, the deepest the guess may pick ([`AUTO_MAXZOOM_LIMIT`]).
     pub maxzoom: u8,
+    /// `maxzoom = "auto"`: the build guesses the max zoom from the spacing of the data (see
+    /// `pipeline::generalize::maxzoom`).
+    pub maxzoom_auto: bool,
     pub bounds: Bbox,
     /// `(lon, lat, zoom)`; defaults to the middle of the bounds.
     pub center: Option<(f64, f64, u8)>,
@@ -196,7 +204,14 @@ impl Tileset {
             }
         };
         let minzoom = zoom(raw.minzoom.unwrap_or(0)).map_err(|m| invalid("minzoom", m))?;
-        let maxzoom = zoom(raw.maxzoom.unwrap_or(14)).map_err(|m| invalid("maxzoom", m))?;
+        let (maxzoom, maxzoom_auto) = match &raw.maxzoom {
+            None => (14, false),
+            Some(toml::Value::String(s)) if s == "auto" => (AUTO_MAXZOOM_LIMIT, true),
+            Some(toml::Value::Integer(z)) => (zoom(*z).map_err(|m| invalid("maxzoom", m))?, false),
+            Some(other) => {
+                return Err(invalid("maxzoom", format!("{other} must be a zoom level in [0, {MAX_ZOOM}] or \"auto\"")));
+            }
+        };
         if minzoom > maxzoom {
             return Err(invalid("minzoom", format!("{minzoom} is greater than maxzoom {maxzoom}")));
         }
@@ -337,6 +352,7 @@ impl Tileset {
                 description: layer.description,
                 minzoom: lmin,
                 maxzoom: lmax,
+                own_maxzoom: layer.maxzoom.is_some(),
                 properties,
                 filter,
                 minzoom_by,
@@ -356,6 +372,7 @@ impl Tileset {
             format,
             minzoom,
             maxzoom,
+            maxzoom_auto,
             bounds,
             center,
             limits,

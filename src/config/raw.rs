@@ -19,8 +19,9 @@ pub struct RawTileset {
     pub format: String,
     #[serde(default)]
     pub minzoom: Option<i64>,
+    /// A zoom level, or `"auto"` (guessed from the data).
     #[serde(default)]
-    pub maxzoom: Option<i64>,
+    pub maxzoom: Option<toml::Value>,
     #[serde(default)]
     pub bounds: Option<Vec<f64>>,
     #[serde(default)]

@@ -3,11 +3,13 @@
 //! 1. resolve the build area and zooms (tileset bounds, `--region` or `--bbox`, `--minzoom`/`--maxzoom`);
 //! 2. read each source into memory once, handing every feature to the layers that use it (`load`); a tileset
 //!    without `bounds` is then narrowed to the data's extent (`extent`), which the tile ranges and the metadata's
-//!    bounds and center follow;
+//!    bounds and center follow; `maxzoom = "auto"` is guessed from the data (`depth`);
 //! 3. for each zoom, slice and encode (MVT) or render (PNG) every tile in parallel (`zoom`), feeding one MBTiles
-//!    writer thread;
+//!    writer thread; with `extend_zooms_if_still_dropping`, one zoom deeper at a time while the deepest still
+//!    drops features;
 //! 4. write metadata and `agg_tiles_hash`, and move the file into place.
 
+mod depth;
 mod extent;
 pub mod generalize;
 mod load;
@@ -20,6 +22,7 @@ use std::time::Instant;
 
 use tracing::info;
 
+pub use generalize::maxzoom::MaxzoomGuess;
 pub use summary::{BuildSummary, LayerSummary, ZoomReport};
 
 use crate::archive::{MbtilesWriter, Metadata, VectorLayer};
@@ -44,6 +47,9 @@ pub struct BuildOptions {
     pub threads: Option<usize>,
     /// Show a progress bar (on a terminal); otherwise progress goes to the log every few seconds.
     pub progress_bar: bool,
+    /// Build deeper zooms while the deepest still drops features (as the tileset's
+    /// `generalize.extend_zooms_if_still_dropping`).
+    pub extend_zooms: bool,
 }
 
 /// The error of the pipeline's own checks (everything else comes from a stage).
@@ -89,18 +95,19 @@ impl BuildScope {
     /// The tiles to build at each zoom: those `bounds` touches, and `margin` more on every side (for the clip
     /// buffer of features near the edge: 1 when any layer has a buffer), but none outside `area`'s tiles.
     pub fn tile_ranges(&self, margin: u32) -> Vec<TileRange> {
-        (self.minzoom..=self.maxzoom)
-            .map(|z| {
-                let (r, limit) = (TileRange::covering(self.bounds, z), TileRange::covering(self.area, z));
-                TileRange {
-                    z,
-                    x_min: r.x_min.saturating_sub(margin).max(limit.x_min),
-                    y_min: r.y_min.saturating_sub(margin).max(limit.y_min),
-                    x_max: r.x_max.saturating_add(margin).min(limit.x_max),
-                    y_max: r.y_max.saturating_add(margin).min(limit.y_max),
-                }
-            })
-            .collect()
+        (self.minzoom..=self.maxzoom).map(|z| self.tile_range(z, margin)).collect()
+    }
+
+    /// The tiles to build at zoom `z` (see [`BuildScope::tile_ranges`]).
+    pub fn tile_range(&self, z: u8, margin: u32) -> TileRange {
+        let (r, limit) = (TileRange::covering(self.bounds, z), TileRange::covering(self.area, z));
+        TileRange {
+            z,
+            x_min: r.x_min.saturating_sub(margin).max(limit.x_min),
+            y_min: r.y_min.saturating_sub(margin).max(limit.y_min),
+            x_max: r.x_max.saturating_add(margin).min(limit.x_max),
+            y_max: r.y_max.saturating_add(margin).min(limit.y_max),
+        }
     }
 }
 
@@ -165,16 +172,29 @@ fn build_in_pool(tileset: &Tileset, options: &BuildOptions, threads: usize) -> R
     );
     let active: Vec<_> =
         tileset.layers.iter().filter(|l| l.minzoom <= scope.maxzoom && l.maxzoom >= scope.minzoom).collect();
-    let (loaded, totals) = load::load_layers(&active, scope.area)?;
-    let layers: Vec<_> = active.into_iter().zip(loaded).collect();
-    let scope = if scope.from_data {
-        let fitted = scope.fit_to_data(extent::data_extent(&layers));
-        let b = fitted.bounds;
+    let (mut loaded, totals) = load::load_layers(&active, scope.area)?;
+    let depth = depth::resolve(tileset, &scope, options.maxzoom.is_some(), options.extend_zooms, &active, &loaded);
+    if let Some(g) = &depth.guess {
+        info!(
+            maxzoom = g.zoom,
+            feature_spacing_m = g.feature_spacing_m,
+            spacing_zoom = g.spacing_zoom,
+            vertex_spacing_m = g.vertex_spacing_m,
+            vertex_zoom = g.vertex_zoom,
+            "maxzoom guessed from the data"
+        );
+    }
+    for (layer, loaded) in depth.layers.iter().zip(&mut loaded) {
+        depth::trim(layer, loaded);
+    }
+    // Layers that start deeper than the guessed max zoom are not built.
+    let layers: Vec<_> = depth.layers.iter().zip(loaded).filter(|(l, _)| l.minzoom <= depth.maxzoom).collect();
+    let mut scope = BuildScope { maxzoom: depth.maxzoom, ..scope };
+    if scope.from_data {
+        scope = scope.fit_to_data(extent::data_extent(&layers));
+        let b = scope.bounds;
         info!(west = b.west, south = b.south, east = b.east, north = b.north, "bounds from the data's extent");
-        fitted
-    } else {
-        scope
-    };
+    }
     let sources = fingerprint_sources(&layers)?;
     let plans: Vec<generalize::LayerPlan> = layers
         .iter()
@@ -189,8 +209,24 @@ fn build_in_pool(tileset: &Tileset, options: &BuildOptions, threads: usize) -> R
     let ctx = zoom::ZoomContext::new(&layers, &plans, tileset, sender, &options.output, &progress, &counters);
     let margin = layers.iter().map(|(l, _)| l.buffer.div_ceil(crate::tiling::EXTENT)).max().unwrap_or(0);
     let ranges = scope.tile_ranges(margin);
-    let tiled = zoom::build_zooms(&ranges, &ctx);
+    let tiled = zoom::build_zooms(&ranges, &ctx).and_then(|()| {
+        while let Some(limit) = depth.extend_to
+            && scope.maxzoom < limit
+            && depth::still_dropping(&counters, scope.maxzoom)
+        {
+            info!(zoom = scope.maxzoom + 1, "the deepest zoom still drops features: building one zoom deeper");
+            scope.maxzoom += 1;
+            zoom::build_zooms(&[scope.tile_range(scope.maxzoom, margin)], &ctx)?;
+        }
+        Ok(())
+    });
     drop(ctx);
+    let mut layers = layers;
+    for index in counters.coalesced_layers.lock().map(|l| l.clone()).unwrap_or_default() {
+        if let Some((_, loaded)) = layers.get_mut(index) {
+            loaded.fields.insert(generalize::coalesce::COUNT_PROPERTY.to_owned(), crate::archive::FieldType::Number);
+        }
+    }
     if let Err(err) = tiled {
         progress.finish();
         return Err(writer.abandon().map_or(err, Error::from));
@@ -217,6 +253,8 @@ fn build_in_pool(tileset: &Tileset, options: &BuildOptions, threads: usize) -> R
         bounds: [scope.bounds.west, scope.bounds.south, scope.bounds.east, scope.bounds.north],
         minzoom: scope.minzoom,
         maxzoom: scope.maxzoom,
+        maxzoom_guess: depth.guess,
+        extended_from: (scope.maxzoom > depth.maxzoom).then_some(depth.maxzoom),
         threads,
         tiles: archive.tiles,
         unique_tiles: archive.unique_tiles,

@@ -16,6 +16,10 @@ pub struct BuildSummary {
     pub bounds: [f64; 4],
     pub minzoom: u8,
     pub maxzoom: u8,
+    /// What `maxzoom = "auto"` measured and chose (absent when the max zoom was given).
+    pub maxzoom_guess: Option<super::MaxzoomGuess>,
+    /// The max zoom before `extend_zooms_if_still_dropping` went deeper (absent when it did not).
+    pub extended_from: Option<u8>,
     pub threads: usize,
     pub tiles: u64,
     pub unique_tiles: u64,
@@ -75,6 +79,25 @@ impl fmt::Display for BuildSummary {
         let region = self.region.as_deref().map(|r| format!(" (region {r})")).unwrap_or_default();
         writeln!(f, "built {}{region} → {}", self.tileset, self.output.display())?;
         writeln!(f, "  zooms      {}..={}", self.minzoom, self.maxzoom)?;
+        if let Some(g) = &self.maxzoom_guess {
+            let metres = |m: Option<f64>, z: Option<u8>, what: &str| match (m, z) {
+                (Some(m), Some(z)) => format!("{what} typically {m:.0} m apart → z{z}"),
+                _ => format!("no {what} to measure"),
+            };
+            writeln!(
+                f,
+                "  maxzoom    auto: z{} ({}; {})",
+                g.zoom,
+                metres(g.feature_spacing_m, g.spacing_zoom, "features"),
+                metres(g.vertex_spacing_m, g.vertex_zoom, "vertices")
+            )?;
+            if let Some(z) = g.tile_limited {
+                writeln!(f, "             held back to z{z}: deeper would make over 2 million tiles")?;
+            }
+        }
+        if let Some(from) = self.extended_from {
+            writeln!(f, "  extended   from z{from} to z{}: deeper zooms until none dropped features", self.maxzoom)?;
+        }
         let zooms: Vec<String> = self.tiles_per_zoom.iter().map(|(z, n)| format!("z{z}:{n}")).collect();
         writeln!(f, "  tiles      {} ({} unique)  [{}]", self.tiles, self.unique_tiles, zooms.join(" "))?;
         writeln!(
@@ -134,13 +157,21 @@ pub struct ZoomReport {
     /// Features the zoom's budget threshold left out of the whole zoom, and their share of the zoom's features.
     pub budget_dropped: u64,
     pub budget_share: f64,
+    /// Of those, features merged into a kept neighbour (`coalesce-densest`), which counts them.
+    pub coalesced: u64,
+    /// Of those, lines and polygons whose outline the neighbour draws (0 when merging could not meet the budget
+    /// and the zoom fell back to dropping outlines).
+    pub coalesced_outlines: u64,
     /// Tiles that still did not fit and lost features on their own (the per-tile cap: one huge feature).
     pub capped_tiles: u64,
+    /// Features those tiles dropped on their own (each once per tile; with `as_needed = "none"`, every drop).
+    pub cap_dropped: u64,
 }
 
 impl ZoomReport {
     fn is_empty(&self) -> bool {
-        self.thinned + self.too_small + self.tiny_pixels + self.over_budget_tiles + self.capped_tiles == 0
+        self.thinned + self.too_small + self.tiny_pixels + self.over_budget_tiles + self.capped_tiles + self.cap_dropped
+            == 0
     }
 
     /// Keeps the zooms where something happened.
@@ -169,8 +200,17 @@ impl fmt::Display for ZoomReport {
                 self.budget_share * 100.0
             ));
         }
+        if self.coalesced > 0 {
+            parts.push(format!(
+                "{} of them coalesced into their neighbours ({} outlines drawn by them)",
+                self.coalesced, self.coalesced_outlines
+            ));
+        }
         if self.capped_tiles > 0 {
             parts.push(format!("{} tiles capped on their own", self.capped_tiles));
+        }
+        if self.cap_dropped > 0 {
+            parts.push(format!("{} features dropped by a tile's own cap", self.cap_dropped));
         }
         write!(f, "{}", parts.join(", "))
     }

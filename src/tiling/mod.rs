@@ -20,7 +20,7 @@ pub use bbox::{Bbox, MAX_LATITUDE};
 pub use mercator::{TileRange, lonlat_to_unit, unit_to_lonlat};
 pub use piece::{Coord, Piece, PieceGeom};
 pub use shape::{Point, Shape};
-pub use slice::{SliceParams, slice_shape};
+pub use slice::{SliceParams, slice_shape, valid_polygons};
 pub use tile::TileId;
 
 /// Tile extent of every vector tile: coordinates run from 0 to 4096 inside a tile.

@@ -176,22 +176,8 @@ fn to_local(shape: &Shape, origin: Point, buffer: f64) -> Option<PieceGeom> {
                     Some(out)
                 })
                 .collect();
-            if is_known_valid(&wound, lo, hi) {
-                // Already rounded, wound and valid: no second pass.
-                return Some(PieceGeom::Polygons(wound));
-            }
-            PieceGeom::Polygons(
-                make_valid(wound, lo, hi)
-                    .into_iter()
-                    .filter_map(|rings| {
-                        let mut iter = rings.into_iter();
-                        let exterior = ring_to_local(&iter.next()?, true)?;
-                        let mut out = vec![exterior];
-                        out.extend(iter.filter_map(|r| ring_to_local(&r, false)));
-                        Some(out)
-                    })
-                    .collect(),
-            )
+            // Already rounded and wound: a ring known valid takes no second pass.
+            PieceGeom::Polygons(valid_polygons(wound, lo, hi))
         }
     };
     let empty = match &geom {
@@ -201,6 +187,24 @@ fn to_local(shape: &Shape, origin: Point, buffer: f64) -> Option<PieceGeom> {
         PieceGeom::Full => false,
     };
     (!empty).then_some(geom)
+}
+
+/// Polygons of tile coordinates (wound as MVT wants, or not) made valid together and wound again: overlapping
+/// parts merged, self-intersections split. `lo` and `hi` are the clip lines (`-buffer`, `4096 + buffer`).
+pub fn valid_polygons(polygons: Vec<Vec<Vec<Coord>>>, lo: i32, hi: i32) -> Vec<Vec<Vec<Coord>>> {
+    if is_known_valid(&polygons, lo, hi) {
+        return polygons;
+    }
+    make_valid(polygons, lo, hi)
+        .into_iter()
+        .filter_map(|rings| {
+            let mut iter = rings.into_iter();
+            let exterior = ring_to_local(&iter.next()?, true)?;
+            let mut out = vec![exterior];
+            out.extend(iter.filter_map(|r| ring_to_local(&r, false)));
+            Some(out)
+        })
+        .collect()
 }
 
 /// Opens a rounded ring, checks it still encloses area, and winds it (exterior clockwise on screen).

@@ -15,7 +15,7 @@ use super::FeaturePlan;
 /// The key a policy orders features by; features whose key is below a zoom's threshold are dropped from it.
 pub fn key(plan: &FeaturePlan, policy: AsNeeded) -> u64 {
     match policy {
-        AsNeeded::DropDensest | AsNeeded::None => plan.gap,
+        AsNeeded::DropDensest | AsNeeded::CoalesceDensest | AsNeeded::None => plan.gap,
         // Sizes are non-negative: their bit patterns sort as the numbers do.
         AsNeeded::DropSmallest => plan.size.max(0.0).to_bits(),
     }

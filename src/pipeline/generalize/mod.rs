@@ -5,10 +5,14 @@
 //! - [`thin`]: points thin out below the base zoom (about `point_rate` fewer per zoom, dense areas first);
 //! - [`small`]: lines shorter than a pixel are dropped and polygons smaller than one are accumulated into a few
 //!   representative pixels (unless the layer says `keep_small`);
-//! - [`budget`]: when tiles of a zoom are over the byte or feature budget, one threshold for the whole zoom.
+//! - [`budget`]: when tiles of a zoom are over the byte or feature budget, one threshold for the whole zoom;
+//! - [`coalesce`]: under `coalesce-densest`, what that threshold leaves out merges into a kept neighbour;
+//! - [`maxzoom`]: `maxzoom = "auto"`, the max zoom guessed from the spacing of features and vertices.
 
 pub mod budget;
+pub mod coalesce;
 pub mod curve;
+pub mod maxzoom;
 pub mod small;
 pub mod thin;
 
@@ -48,6 +52,8 @@ pub struct FeaturePlan {
 #[derive(Debug, Clone, Default)]
 pub struct LayerPlan {
     pub features: Vec<FeaturePlan>,
+    /// Feature indices in curve order.
+    pub order: Vec<u32>,
 }
 
 /// Plans a layer: curve positions and gaps, sizes, and point thinning below the base zoom.
@@ -87,7 +93,7 @@ pub fn plan_layer(layer: &Layer, features: &[LoadedFeature], own_minzoom: &dyn F
     for (&i, z) in points.iter().zip(shown) {
         plans[i].shown_from = z;
     }
-    LayerPlan { features: plans }
+    LayerPlan { features: plans, order: order.into_iter().map(|i| i as u32).collect() }
 }
 
 fn kind_and_size(shapes: &[Shape]) -> (Kind, f64) {

@@ -1,41 +1,34 @@
 //! One zoom level: every feature sliced into per-tile pieces in parallel, the pieces sorted by tile, then each
 //! tile encoded (MVT) or rendered (PNG) in parallel and handed to the MBTiles writer.
 //!
-//! Tiles made only of [`PieceGeom::Full`] pieces (land and lake interiors) are encoded once per distinct set of
-//! features (for PNG: of layers, since a full piece draws the same whatever its feature) and reused; the writer
-//! stores identical bytes once anyway.
+//! Tiles made only of [`crate::tiling::PieceGeom::Full`] pieces (land and lake interiors) are encoded once per
+//! distinct set of features (for PNG: of layers, since a full piece draws the same whatever its feature) and
+//! reused; the writer stores identical bytes once anyway.
+//!
+//! - [`slice`]: the zoom's features → per-tile pieces, sorted by tile;
+//! - [`tile`]: one tile's pieces → an encoded or rendered tile, under the zoom's [`tile::Cut`];
+//! - here: batching and banding of zooms, the whole-zoom budget ([`meet_budget`]), and the hand-off to the writer.
+
+mod slice;
+mod tile;
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use rayon::prelude::*;
 
-use super::generalize::{LayerPlan, budget, small};
+use super::generalize::coalesce::{self, Coalesced};
+use super::generalize::{LayerPlan, budget};
 use super::load::LoadedLayer;
 use super::summary::ZoomReport;
 use crate::Error;
-use crate::archive::{ArchiveError, TileBlob, TileSender};
-use crate::config::{AsNeeded, Layer, Limits, Raster, TileFormat, Tileset};
-use crate::encode::{EncodedTile, TileFeature, TileLayer, encode_capped, encode_whole};
+use crate::archive::{ArchiveError, TileSender};
+use crate::config::{AsNeeded, Layer, Limits, TileFormat, Tileset};
 use crate::progress::Progress;
-use crate::render::{RenderLayer, Rendered, render_tile};
-use crate::tiling::simplify::simplify_shape;
-use crate::tiling::{EXTENT, Piece, PieceGeom, SliceParams, TileId, TileRange, slice_shape};
-
-/// Full-only tile encodings kept for reuse at most (per build).
-const FULL_CACHE_ENTRIES: usize = 200_000;
-
-/// One piece of one feature in one tile; the sort key makes the order (and so the output) independent of
-/// thread scheduling.
-struct Record {
-    tile: u64,
-    layer: u16,
-    feature: u32,
-    part: u8,
-    geom: PieceGeom,
-}
+use crate::tiling::{TileId, TileRange};
+use slice::{Record, slice_all};
+use tile::{Cut, FullKey, Outcome, encode_group};
 
 /// Counters shared by the workers of a build.
 #[derive(Default)]
@@ -47,6 +40,9 @@ pub struct Counters {
     pub pieces: AtomicU64,
     /// What generalization did, per zoom.
     pub zooms: Mutex<std::collections::BTreeMap<u8, ZoomReport>>,
+    /// Layers (by index) in which `coalesce-densest` merged features: their tiles carry
+    /// [`coalesce::COUNT_PROPERTY`].
+    pub coalesced_layers: Mutex<std::collections::BTreeSet<usize>>,
 }
 
 impl Counters {
@@ -54,35 +50,11 @@ impl Counters {
         let mut zooms = lock(&self.zooms);
         update(zooms.entry(z).or_insert_with(|| ZoomReport { zoom: z, ..ZoomReport::default() }));
     }
-}
 
-type FullKey = Vec<(u16, u32, u8)>;
-
-/// What became of one tile.
-#[derive(Clone)]
-enum Outcome {
-    Stored {
-        blob: Arc<TileBlob>,
-        features: u64,
-        dropped: u64,
-    },
-    /// Over its cap with nothing left that fits (its features are all dropped).
-    Dropped {
-        features: u64,
-    },
-    /// A raster tile with nothing but background.
-    Blank,
-    /// Over the budget as it stands (only when the whole zoom decides what to drop).
-    Over,
-}
-
-/// How one tile is encoded: which features the zoom's budget leaves out, and whether the tile may still drop
-/// features on its own (the per-tile cap, the last resort).
-#[derive(Clone, Copy)]
-struct Cut {
-    /// Features whose budget key is below this are left out.
-    threshold: Option<u64>,
-    per_tile_cap: bool,
+    /// What generalization did at zoom `z` so far.
+    pub fn report(&self, z: u8) -> Option<ZoomReport> {
+        lock(&self.zooms).get(&z).cloned()
+    }
 }
 
 /// What every zoom of a build shares.
@@ -202,7 +174,7 @@ fn encode_batch(batch: &[(u8, Vec<Record>)], ctx: &ZoomContext<'_>) -> Result<()
     // other on one core while the others are idle. (Order does not change the output.)
     groups.sort_by_key(|(_, group)| std::cmp::Reverse(group.len()));
     let whole_zoom = ctx.policy != AsNeeded::None;
-    let first_pass = Cut { threshold: None, per_tile_cap: !whole_zoom };
+    let first_pass = Cut { per_tile_cap: !whole_zoom, ..Cut::FIRST };
     let mut outcomes: Vec<Outcome> = groups
         .par_iter()
         .with_max_len(1)
@@ -240,8 +212,20 @@ fn meet_budget(
         over.iter().flat_map(|&i| groups[i].1.iter().map(key)).filter(|k| *k != u64::MAX).collect();
     candidates.par_sort_unstable();
     candidates.dedup();
-    let threshold = budget::search(&candidates, &mut |t| {
-        let cut = Cut { threshold: Some(t), per_tile_cap: false };
+    let zoom_features: rustc_hash::FxHashSet<(u16, u32)> = groups
+        .iter()
+        .filter(|(gz, _)| *gz == z)
+        .flat_map(|(_, group)| group.iter().map(|r| (r.layer, r.feature)))
+        .collect();
+    // Under coalesce-densest, who merges into whom depends on the threshold: planned again for each one tried.
+    let present = |layer: u16, feature: u32| zoom_features.contains(&(layer, feature));
+    let coalescing = ctx.policy == AsNeeded::CoalesceDensest;
+    let merging = |t: u64, draw_merged: bool| {
+        coalescing.then(|| coalesce::plan(z, t, ctx.layers, ctx.plans, &present, draw_merged))
+    };
+    let fits = |t: u64, draw_merged: bool| -> Result<bool, Error> {
+        let merged = merging(t, draw_merged);
+        let cut = Cut { threshold: Some(t), per_tile_cap: false, coalesce: merged.as_ref() };
         over.par_iter()
             .with_max_len(1)
             .try_fold(
@@ -249,14 +233,30 @@ fn meet_budget(
                 |fits, &i| Ok::<bool, Error>(fits && !matches!(encode_group(z, groups[i].1, cut, ctx)?, Outcome::Over)),
             )
             .try_reduce(|| true, |a, b| Ok(a && b))
-    })?;
+    };
+    let (threshold, draw_merged) = if coalescing {
+        // Merging keeps every outline, so it can only meet the budget while every kind of every layer keeps a
+        // feature to merge into; when no such threshold fits (the outlines alone are over the budget), the merged
+        // features' geometry is dropped instead and only counted by their neighbour.
+        let cap = coalesce::keep_every_kind(z, ctx.plans, &zoom_features);
+        let within: Vec<u64> = candidates.iter().copied().filter(|k| *k <= cap).collect();
+        let t = budget::search(&within, &mut |t| fits(t, true))?;
+        if !within.is_empty() && fits(t, true)? {
+            (t, true)
+        } else {
+            (budget::search(&candidates, &mut |t| fits(t, false))?, false)
+        }
+    } else {
+        (budget::search(&candidates, &mut |t| fits(t, false))?, false)
+    };
     // The threshold holds for every tile of the zoom, so neighbours agree on every feature; only tiles that lose a
-    // feature to it are encoded again.
-    let cut = Cut { threshold: Some(threshold), per_tile_cap: false };
-    let touched: Vec<usize> = (0..groups.len())
-        .into_par_iter()
-        .filter(|&i| groups[i].0 == z && groups[i].1.iter().any(|r| key(r) < threshold))
-        .collect();
+    // feature to it (or hold a neighbour that now counts others) are encoded again.
+    let merged: Option<Coalesced> = merging(threshold, draw_merged);
+    let cut = Cut { threshold: Some(threshold), per_tile_cap: false, coalesce: merged.as_ref() };
+    let changes =
+        |r: &Record| key(r) < threshold || merged.as_ref().is_some_and(|m| m.properties(r.layer, r.feature).is_some());
+    let touched: Vec<usize> =
+        (0..groups.len()).into_par_iter().filter(|&i| groups[i].0 == z && groups[i].1.iter().any(changes)).collect();
     let again: Vec<(usize, Outcome)> = touched
         .par_iter()
         .with_max_len(1)
@@ -266,7 +266,7 @@ fn meet_budget(
         outcomes[i] = outcome;
     }
     // The last resort, for a tile no threshold helps (one huge feature): it drops features on its own.
-    let last_resort = Cut { threshold: Some(threshold), per_tile_cap: true };
+    let last_resort = Cut { per_tile_cap: true, ..cut };
     let mut capped = 0;
     for &i in &over {
         if matches!(outcomes[i], Outcome::Over) {
@@ -281,28 +281,46 @@ fn meet_budget(
         .collect();
     dropped.par_sort_unstable();
     dropped.dedup();
-    let zoom_features: std::collections::HashSet<(u16, u32)> = groups
-        .iter()
-        .filter(|(gz, _)| *gz == z)
-        .flat_map(|(_, group)| group.iter().map(|r| (r.layer, r.feature)))
-        .collect();
+    let coalesced: u64 = merged.as_ref().map_or(0, |m| m.merged.iter().sum());
+    if let Some(m) = &merged {
+        lock(&ctx.counters.coalesced_layers).extend((0..m.merged.len()).filter(|&l| m.merged[l] > 0));
+    }
     tracing::info!(
         zoom = z,
         policy = ctx.policy.name(),
         over_tiles = over.len(),
         dropped = dropped.len(),
+        coalesced,
         of = zoom_features.len(),
         capped_tiles = capped,
         "zoom over the tile budget: one threshold for the whole zoom"
     );
-    ctx.counters.features_dropped.fetch_add(dropped.len() as u64, Ordering::Relaxed);
+    // Merged features whose outline the neighbour draws are not lost; merged points, and merged outlines when the
+    // zoom fell back to dropping them, are (their neighbour only counts them).
+    let kept_outlines = if draw_merged { coalesced_outlines(merged.as_ref(), ctx) } else { 0 };
+    ctx.counters.features_dropped.fetch_add(dropped.len() as u64 - kept_outlines, Ordering::Relaxed);
     ctx.counters.zoom(z, |report| {
+        report.coalesced = coalesced;
+        report.coalesced_outlines = kept_outlines;
         report.over_budget_tiles = over.len() as u64;
         report.budget_dropped = dropped.len() as u64;
         report.budget_share = dropped.len() as f64 / zoom_features.len().max(1) as f64;
         report.capped_tiles = capped;
     });
     Ok(())
+}
+
+/// How many of the merged features are lines or polygons (drawn by their neighbour).
+fn coalesced_outlines(merged: Option<&Coalesced>, ctx: &ZoomContext<'_>) -> u64 {
+    merged.map_or(0, |m| {
+        (0..ctx.plans.len())
+            .map(|l| {
+                m.merged_features(l as u16)
+                    .filter(|&f| ctx.plans[l].features[f as usize].kind != super::generalize::Kind::Point)
+                    .count() as u64
+            })
+            .sum()
+    })
 }
 
 fn send(
@@ -318,11 +336,17 @@ fn send(
         Outcome::Stored { blob, features, dropped } => {
             ctx.counters.features_written.fetch_add(features, Ordering::Relaxed);
             ctx.counters.features_dropped.fetch_add(dropped, Ordering::Relaxed);
+            if dropped > 0 {
+                ctx.counters.zoom(z, |report| report.cap_dropped += dropped);
+            }
             sender.send((tile, blob)).map_err(|_| ArchiveError::WriterGone { path: ctx.output.to_owned() })?;
         }
         Outcome::Dropped { features } => {
             ctx.counters.features_dropped.fetch_add(features, Ordering::Relaxed);
             ctx.counters.tiles_dropped.fetch_add(1, Ordering::Relaxed);
+            if features > 0 {
+                ctx.counters.zoom(z, |report| report.cap_dropped += features);
+            }
         }
         Outcome::Blank => {
             ctx.counters.tiles_blank.fetch_add(1, Ordering::Relaxed);
@@ -335,185 +359,7 @@ fn send(
     Ok(())
 }
 
-/// Slices every feature of every layer active at this zoom, sorted by (tile, layer, feature, part). Features
-/// thinned out of this zoom or too small to draw are left out; tiny polygons that stand for their neighbours
-/// become one pixel square.
-fn slice_all(range: TileRange, ctx: &ZoomContext<'_>) -> Vec<Record> {
-    let z = range.z;
-    let scale = f64::from(EXTENT) * f64::from(1u32 << z);
-    let mut records: Vec<Record> = Vec::new();
-    for (layer_index, (layer, loaded)) in ctx.layers.iter().enumerate() {
-        if z < layer.minzoom || z > layer.maxzoom {
-            continue;
-        }
-        let plan = &ctx.plans[layer_index].features;
-        let verdicts = small::verdicts(plan, z, layer.keep_small);
-        let params = SliceParams { range, buffer: f64::from(layer.buffer) };
-        let margin = f64::from(layer.buffer);
-        let rect = [
-            f64::from(range.x_min) * f64::from(EXTENT) - margin,
-            f64::from(range.y_min) * f64::from(EXTENT) - margin,
-            f64::from(range.x_max + 1) * f64::from(EXTENT) + margin,
-            f64::from(range.y_max + 1) * f64::from(EXTENT) + margin,
-        ];
-        let (thinned, too_small, pixels) = (AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0));
-        let layer_records: Vec<Record> = loaded
-            .features
-            .par_iter()
-            .enumerate()
-            .flat_map_iter(|(feature_index, feature)| {
-                let mut out = Vec::new();
-                if feature.minzoom > z {
-                    return out;
-                }
-                let b = feature.bounds.map(|v| v * scale);
-                if b[0] > rect[2] || b[2] < rect[0] || b[1] > rect[3] || b[3] < rect[1] {
-                    return out;
-                }
-                let fp = &plan[feature_index];
-                if fp.shown_from > z {
-                    if fp.minzoom <= z {
-                        thinned.fetch_add(1, Ordering::Relaxed);
-                    }
-                    return out;
-                }
-                let verdict = verdicts.as_ref().map_or(small::Verdict::Keep, |v| v[feature_index]);
-                let mut emit = |part: usize, world: &crate::tiling::Shape| {
-                    slice_shape(world, &params, &mut |piece: Piece| {
-                        out.push(Record {
-                            tile: (u64::from(piece.x) << 32) | u64::from(piece.y),
-                            layer: layer_index as u16,
-                            feature: feature_index as u32,
-                            part: part as u8,
-                            geom: piece.geom,
-                        });
-                    });
-                };
-                match verdict {
-                    small::Verdict::Drop => {
-                        too_small.fetch_add(1, Ordering::Relaxed);
-                    }
-                    small::Verdict::Pixel => {
-                        pixels.fetch_add(1, Ordering::Relaxed);
-                        emit(0, &small::pixel_square(fp.center, z));
-                    }
-                    small::Verdict::Keep => {
-                        for (part, shape) in feature.shapes.iter().enumerate() {
-                            emit(part, &simplify_shape(shape.scaled(scale), layer.simplify));
-                        }
-                    }
-                }
-                out
-            })
-            .collect();
-        records.extend(layer_records);
-        ctx.counters.zoom(z, |report| {
-            report.thinned += thinned.into_inner();
-            report.too_small += too_small.into_inner();
-            report.tiny_pixels += pixels.into_inner();
-        });
-    }
-    records.par_sort_unstable_by_key(|r| (r.tile, r.layer, r.feature, r.part));
-    records
-}
-
-fn encode_group(z: u8, group: &[Record], cut: Cut, ctx: &ZoomContext<'_>) -> Result<Outcome, Error> {
-    let tile = TileId { z, x: (group[0].tile >> 32) as u32, y: group[0].tile as u32 };
-    let raster = match ctx.format {
-        TileFormat::Png(raster) => Some(raster),
-        TileFormat::Mvt => None,
-    };
-    let kept = |r: &&Record| {
-        cut.threshold
-            .is_none_or(|t| budget::key(&ctx.plans[usize::from(r.layer)].features[r.feature as usize], ctx.policy) >= t)
-    };
-    // A full piece draws the same whatever its feature: raster tiles share by layer alone. (Only for the first
-    // encoding of a tile: a threshold changes what a set of features makes.)
-    let full_key: Option<FullKey> =
-        (cut.threshold.is_none() && group.iter().all(|r| r.geom == PieceGeom::Full)).then(|| {
-            group
-                .iter()
-                .map(|r| if raster.is_some() { (r.layer, 0, 0) } else { (r.layer, r.feature, r.part) })
-                .collect()
-        });
-    if let Some(key) = &full_key
-        && let Some(hit) = lock(&ctx.full_cache).get(key)
-    {
-        return Ok(hit.clone());
-    }
-    let records: Vec<&Record> = group.iter().filter(kept).collect();
-    let outcome = match raster {
-        None => encode_vector(tile, &records, cut, ctx)?,
-        Some(raster) => render_raster(tile, &records, &raster, ctx)?,
-    };
-    if let Some(key) = full_key
-        && !matches!(outcome, Outcome::Over)
-    {
-        let mut cache = lock(&ctx.full_cache);
-        if cache.len() < FULL_CACHE_ENTRIES {
-            cache.insert(key, outcome.clone());
-        }
-    }
-    Ok(outcome)
-}
-
-fn encode_vector(tile: TileId, group: &[&Record], cut: Cut, ctx: &ZoomContext<'_>) -> Result<Outcome, Error> {
-    let mut layers: Vec<TileLayer<'_>> = Vec::new();
-    for record in group {
-        let (layer, loaded) = &ctx.layers[usize::from(record.layer)];
-        if layers.last().is_none_or(|l| l.name != layer.id) {
-            layers.push(TileLayer { name: &layer.id, buffer: layer.buffer, features: Vec::new() });
-        }
-        let feature = &loaded.features[record.feature as usize];
-        if let Some(current) = layers.last_mut() {
-            current.features.push(TileFeature { properties: &feature.properties, geom: &record.geom });
-        }
-    }
-    if group.is_empty() {
-        return Ok(Outcome::Dropped { features: 0 });
-    }
-    let name = tile.to_string();
-    let encoded = if cut.per_tile_cap {
-        encode_capped(&layers, &ctx.limits, &name)?
-    } else {
-        match encode_whole(&layers, &ctx.limits, &name)? {
-            Some(e) => Some(e),
-            None => return Ok(Outcome::Over),
-        }
-    };
-    Ok(match encoded {
-        Some(EncodedTile { data, features, dropped }) => {
-            Outcome::Stored { blob: Arc::new(TileBlob::new(data)), features, dropped }
-        }
-        None => Outcome::Dropped { features: group.len() as u64 },
-    })
-}
-
-fn render_raster(tile: TileId, group: &[&Record], raster: &Raster, ctx: &ZoomContext<'_>) -> Result<Outcome, Error> {
-    let mut layers: Vec<RenderLayer<'_>> = Vec::new();
-    let mut current = None;
-    for record in group {
-        let (layer, _) = &ctx.layers[usize::from(record.layer)];
-        // Every layer of a raster tileset has a style (checked by config); one without is not drawn.
-        let Some(style) = &layer.style else { continue };
-        if current != Some(record.layer) {
-            current = Some(record.layer);
-            layers.push(RenderLayer { style, buffer: layer.buffer, geoms: Vec::new() });
-        }
-        if let Some(last) = layers.last_mut() {
-            last.geoms.push(&record.geom);
-        }
-    }
-    Ok(match render_tile(&layers, raster, tile.z, &ctx.limits, &tile.to_string())? {
-        Rendered::Tile { png, features, dropped } => {
-            Outcome::Stored { blob: Arc::new(TileBlob::new(png)), features, dropped }
-        }
-        Rendered::Blank => Outcome::Blank,
-        Rendered::TooBig { features } => Outcome::Dropped { features },
-    })
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
