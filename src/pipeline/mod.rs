@@ -20,7 +20,7 @@ use std::time::Instant;
 
 use tracing::info;
 
-pub use summary::{BuildSummary, LayerSummary, ZoomReport};
+pub use summary::{BuildSummary, LayerSummary, OsmSummary, ZoomReport};
 
 use crate::archive::{MbtilesWriter, Metadata, VectorLayer};
 use crate::config::{TileFormat, Tileset};
@@ -165,7 +165,7 @@ fn build_in_pool(tileset: &Tileset, options: &BuildOptions, threads: usize) -> R
     );
     let active: Vec<_> =
         tileset.layers.iter().filter(|l| l.minzoom <= scope.maxzoom && l.maxzoom >= scope.minzoom).collect();
-    let (loaded, totals) = load::load_layers(&active, scope.area)?;
+    let (loaded, totals, osm_loads) = load::load_layers(&active, scope.area)?;
     let layers: Vec<_> = active.into_iter().zip(loaded).collect();
     let scope = if scope.from_data {
         let fitted = scope.fit_to_data(extent::data_extent(&layers));
@@ -252,6 +252,7 @@ fn build_in_pool(tileset: &Tileset, options: &BuildOptions, threads: usize) -> R
                 filtered: loaded.filtered,
             })
             .collect(),
+        osm: osm_loads.iter().map(|(path, load)| OsmSummary::new(path, load)).collect(),
     };
     info!(
         tileset = %tileset.name,
