@@ -28,7 +28,7 @@ mod read;
 mod rings;
 
 pub use area::{AREA_TAGS, AreaValues, is_area};
-pub use nodes::{DENSE_MIN_NODES, NodeStoreKind, PACKED_BLOCK, PBF_BYTES_PER_NODE};
+pub use nodes::{DENSE_IDS, DENSE_MIN_NODES, NodeStoreKind, PACKED_BLOCK, PBF_BYTES_PER_NODE};
 pub use read::{ReadOptions, read};
 
 use std::fmt;
@@ -132,3 +132,6 @@ impl OsmStats {
         if self.nodes == 0 { 0.0 } else { self.node_store_bytes as f64 / self.nodes as f64 }
     }
 }
+
+#[cfg(test)]
+mod tests;

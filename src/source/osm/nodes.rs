@@ -5,6 +5,7 @@
 //! Locations are kept as OSM stores them: decimicrodegrees (1e-7°) in `i32`, `[lon, lat]`.
 
 use std::fs::File;
+use std::path::Path;
 
 use memmap2::MmapMut;
 
@@ -16,8 +17,12 @@ pub const PACKED_BLOCK: usize = 64;
 /// billion ids in 2026), a 100 GB sparse file, which only pays when nearly every id is a node (the planet).
 pub const DENSE_MIN_NODES: u64 = 2_000_000_000;
 
+/// Ids the dense store's file is first sized for: above the largest node id (13 billion in 2026), so that it
+/// need not grow; the file is sparse, and only pages holding nodes take space.
+pub const DENSE_IDS: u64 = 1 << 34;
+
 /// The node count is only known after pass 1, so the store is chosen from the file size: full extracts hold
-/// about one node per this many bytes of PBF (Malta: 3.8 MB, 0.45 M nodes; the planet: 80 GB, 10 G nodes).
+/// about one node per this many bytes of PBF (Malta: 3.9 MB, 0.33 M nodes; the planet: 80 GB, 10.5 G nodes).
 pub const PBF_BYTES_PER_NODE: u64 = 8;
 
 /// Which store holds the node locations.
@@ -67,12 +72,15 @@ impl NodeStore {
         }
     }
 
-    /// Bytes the store takes: heap bytes (packed), or the mapped file's length (dense; a sparse file, of which
-    /// only the pages holding nodes are written).
+    /// Bytes the store takes: heap bytes (packed), or the blocks its file takes on disk (dense: a sparse file of
+    /// 8 bytes an id, of which only the pages holding nodes are written).
     pub fn bytes(&self) -> u64 {
         match self {
             NodeStore::Packed(p) => p.bytes(),
-            NodeStore::Dense(d) => d.map.len() as u64,
+            NodeStore::Dense(d) => {
+                use std::os::unix::fs::MetadataExt;
+                d.file.metadata().map_or(d.map.len() as u64, |m| m.blocks() * 512)
+            }
         }
     }
 
@@ -92,11 +100,12 @@ pub enum Builder {
 }
 
 impl Builder {
-    /// A builder of `kind`; a dense one maps a temporary file sized for ids below `expected_ids`.
-    pub fn new(kind: NodeStoreKind, expected_ids: u64) -> std::io::Result<Builder> {
+    /// A builder of `kind`; a dense one maps a temporary file in `dir` (default: the system's temporary folder)
+    /// sized for ids below `expected_ids`.
+    pub fn new(kind: NodeStoreKind, expected_ids: u64, dir: Option<&Path>) -> std::io::Result<Builder> {
         Ok(match kind {
             NodeStoreKind::Packed => Builder::Packed(PackedBuilder::default()),
-            NodeStoreKind::Dense => Builder::Dense(Dense::new(expected_ids)?),
+            NodeStoreKind::Dense => Builder::Dense(Dense::new(expected_ids, dir)?),
         })
     }
 
@@ -243,8 +252,11 @@ pub struct Dense {
 const OFFSET: i64 = 1 << 31;
 
 impl Dense {
-    fn new(expected_ids: u64) -> std::io::Result<Dense> {
-        let file = tempfile::tempfile()?;
+    fn new(expected_ids: u64, dir: Option<&Path>) -> std::io::Result<Dense> {
+        let file = match dir {
+            Some(dir) => tempfile::tempfile_in(dir)?,
+            None => tempfile::tempfile()?,
+        };
         let slots = expected_ids.max(1024);
         file.set_len(slots * 8)?;
         // SAFETY: the file is our own unnamed temporary file; nothing else maps or truncates it.
@@ -257,7 +269,6 @@ impl Dense {
         let at = slot.checked_mul(8).and_then(|a| usize::try_from(a).ok()).ok_or_else(|| format!("node id {id}"))?;
         if at + 8 > self.map.len() {
             let grown = ((at as u64 + 8) * 3 / 2).next_multiple_of(1 << 20);
-            self.map.flush().map_err(|e| e.to_string())?;
             self.file.set_len(grown).map_err(|e| format!("cannot grow the node store to {grown} bytes: {e}"))?;
             // SAFETY: as in `new`; the old map is replaced (and unmapped) here.
             self.map = unsafe { MmapMut::map_mut(&self.file) }.map_err(|e| e.to_string())?;
@@ -336,7 +347,7 @@ mod tests {
     }
 
     fn build(kind: NodeStoreKind, list: &[(i64, [i32; 2])]) -> NodeStore {
-        let mut b = Builder::new(kind, 16).expect("builder");
+        let mut b = Builder::new(kind, 16, None).expect("builder");
         for (id, loc) in list {
             b.push(*id, *loc).expect("push");
         }
@@ -394,14 +405,14 @@ mod tests {
 
     #[test]
     fn the_dense_store_grows_and_refuses_negative_ids() {
-        let mut b = Builder::new(NodeStoreKind::Dense, 10).expect("builder");
+        let mut b = Builder::new(NodeStoreKind::Dense, 10, None).expect("builder");
         assert!(b.push(5_000_000, [7, 8]).is_ok());
         assert!(b.push(5_000_000, [7, 8]).is_ok());
         let err = b.push(-3, [0, 0]).err().unwrap_or_default();
         assert!(err.contains("node -3"), "{err}");
         let store = b.finish();
         assert_eq!((store.get(5_000_000), store.count(), store.kind()), (Some([7, 8]), 1, NodeStoreKind::Dense));
-        assert!(store.bytes() >= 5_000_001 * 8);
+        assert!(store.bytes() >= 8 && store.bytes() < 1 << 20, "one page or so: {}", store.bytes());
     }
 
     #[test]

@@ -20,15 +20,18 @@ use tracing::warn;
 use super::super::validate::Checker;
 use super::super::{Result, SourceError};
 use super::blocks::for_each_block;
-use super::nodes::{Builder, NodeStore, NodeStoreKind, PBF_BYTES_PER_NODE};
+use super::nodes::{Builder, DENSE_IDS, NodeStore, NodeStoreKind, PBF_BYTES_PER_NODE};
 use super::rings::{self, MemberWay};
 use super::{Broken, OsmId, OsmObject, OsmProfile, OsmStats};
 use crate::expr::GeometryType;
 
-/// How to read: the node store to use, or `None` to choose it from the file's size.
-#[derive(Debug, Clone, Copy, Default)]
+/// How to read.
+#[derive(Debug, Clone, Default)]
 pub struct ReadOptions {
+    /// The node store to use, or `None` to choose it from the file's size.
     pub node_store: Option<NodeStoreKind>,
+    /// Where the dense store's temporary file goes (default: the system's temporary folder).
+    pub temp_dir: Option<std::path::PathBuf>,
 }
 
 /// A relation's output and whether a ring of it crosses itself, or why it could not be built.
@@ -65,7 +68,7 @@ pub fn read<P: OsmProfile>(path: &Path, profile: &P, options: ReadOptions) -> Re
     let file_bytes = std::fs::metadata(path).map_err(io)?.len();
     let expected = file_bytes / PBF_BYTES_PER_NODE;
     let kind = options.node_store.unwrap_or_else(|| NodeStoreKind::choose(expected));
-    let mut store = Builder::new(kind, expected + expected / 4).map_err(io)?;
+    let mut store = Builder::new(kind, DENSE_IDS, options.temp_dir.as_deref()).map_err(io)?;
     let mut out: Vec<P::Out> = Vec::new();
     let mut relations: Vec<Relation> = Vec::new();
     let mut way_blocks: Vec<bool> = Vec::new();
