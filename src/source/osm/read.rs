@@ -64,6 +64,7 @@ struct Pass2<T> {
 /// Reads `path`, handing every object that `profile` wants to [`OsmProfile::emit`] (on the worker threads), and
 /// gives the results in file order with what the reader saw.
 pub fn read<P: OsmProfile>(path: &Path, profile: &P, options: ReadOptions) -> Result<(Vec<P::Out>, OsmStats)> {
+    let started = std::time::Instant::now();
     let io = |source| SourceError::Io { path: path.to_path_buf(), source };
     let file_bytes = std::fs::metadata(path).map_err(io)?.len();
     let expected = file_bytes / PBF_BYTES_PER_NODE;
@@ -97,6 +98,7 @@ pub fn read<P: OsmProfile>(path: &Path, profile: &P, options: ReadOptions) -> Re
     needed.sort_unstable();
     needed.dedup();
 
+    let pass1_seconds = started.elapsed().as_secs_f64();
     let mut members: FxHashMap<i64, MemberWay> = FxHashMap::default();
     let pass2 = |_: usize, block: &PrimitiveBlock| Ok(pass2_block(block, profile, &store, &needed));
     let wanted = |index: usize| way_blocks.get(index).copied().unwrap_or(false);
@@ -112,6 +114,7 @@ pub fn read<P: OsmProfile>(path: &Path, profile: &P, options: ReadOptions) -> Re
         Ok(())
     })?;
 
+    let pass2_seconds = started.elapsed().as_secs_f64() - pass1_seconds;
     let assembled: Vec<(i64, Assembled<P::Out>)> = relations
         .par_iter()
         .map(|relation| {
@@ -147,6 +150,19 @@ pub fn read<P: OsmProfile>(path: &Path, profile: &P, options: ReadOptions) -> Re
         }
     }
     stats.broken_relations = stats.broken.total();
+    tracing::info!(
+        source = %path.display(),
+        blocks,
+        nodes = stats.nodes,
+        node_store = stats.node_store.as_str(),
+        node_store_bytes = stats.node_store_bytes,
+        relations = stats.relations,
+        broken_relations = stats.broken_relations,
+        pass1_seconds,
+        pass2_seconds,
+        relations_seconds = started.elapsed().as_secs_f64() - pass1_seconds - pass2_seconds,
+        "read OpenStreetMap extract"
+    );
     Ok((out, stats))
 }
 
