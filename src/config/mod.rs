@@ -6,6 +6,7 @@
 
 mod expressions;
 mod generalize;
+mod osm;
 mod raw;
 mod style;
 
@@ -14,6 +15,7 @@ use std::path::{Path, PathBuf};
 
 pub use expressions::OutputProperties;
 pub use generalize::{AsNeeded, BaseZoom, DEFAULT_POINT_RATE, Generalize, Thinning};
+pub use osm::{OsmGeometry, OsmKeys};
 pub use raw::RawTileset;
 pub use style::{Color, DEFAULT_TILE_SIZE, LayerStyle, MAX_STYLE_PIXELS, Raster, TILE_SIZES, ZoomCurve};
 
@@ -133,6 +135,8 @@ pub struct Layer {
     pub thinning: Thinning,
     /// Keep lines and polygons smaller than a pixel.
     pub keep_small: bool,
+    /// `geometry` (OSM sources), `min_area` and `min_length`.
+    pub osm: OsmKeys,
 }
 
 /// A validated tileset definition.
@@ -324,6 +328,9 @@ impl Tileset {
             if buffer > 2048 {
                 return Err(invalid(&key("buffer"), format!("the style needs a buffer of {buffer}, over 2048")));
             }
+            let source = base.join(&layer.source);
+            let is_osm = crate::source::SourceFormat::detect(&source).ok() == Some(crate::source::SourceFormat::OsmPbf);
+            let osm = osm::check(&layer, is_osm, &key).map_err(|(k, m)| invalid(&k, m))?;
             let invalid_policy = match layer.invalid.as_deref() {
                 None | Some("error") => InvalidPolicy::Error,
                 Some("skip") => InvalidPolicy::Skip,
@@ -342,7 +349,6 @@ impl Tileset {
                 .map_err(|(k, m)| invalid(&k, m))?;
             let properties = expressions::check_properties(layer.properties.as_ref(), &key("properties"))
                 .map_err(|(k, m)| invalid(&k, m))?;
-            let source = base.join(&layer.source);
             if !source.is_file() {
                 return Err(invalid(&key("source"), format!("source file {} does not exist", source.display())));
             }
@@ -362,6 +368,7 @@ impl Tileset {
                 style,
                 thinning,
                 keep_small: layer.keep_small.unwrap_or(false),
+                osm,
             });
         }
         Ok(Tileset {

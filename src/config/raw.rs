@@ -98,6 +98,12 @@ pub struct RawLayer {
     pub keep_small: Option<bool>,
     /// The layer's own point thinning (`base_zoom`, `point_rate`).
     pub generalize: Option<super::generalize::RawLayerGeneralize>,
+    /// OpenStreetMap sources only: `"point"`, `"line"`, `"polygon"` or `"centroid"`.
+    pub geometry: Option<String>,
+    /// Square pixels a polygon must cover at a zoom to be shown there.
+    pub min_area: Option<f64>,
+    /// Pixels a line must be long at a zoom to be shown there.
+    pub min_length: Option<f64>,
 }
 
 /// A layer's `[layers.style]` table (raster tilesets). Widths and the radius are a number of pixels or a list of

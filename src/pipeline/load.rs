@@ -1,6 +1,9 @@
 //! Layers of a tileset → features in memory: each source read once and every feature handed to each layer that
 //! uses it (its `filter`, `minzoom_by` and `properties`), geometry projected to Web Mercator unit coordinates,
-//! features outside the build area left out.
+//! features outside the build area left out. An OpenStreetMap extract is read through its layers' profile
+//! (`osm.rs`).
+
+mod osm;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -9,10 +12,13 @@ use tracing::info;
 
 use crate::archive::FieldType;
 use crate::config::{Layer, OutputProperties};
-use crate::expr::{FeatureProperties, GeometryType};
-use crate::source::{self, Feature, InvalidPolicy, SourceError, Value};
+use crate::expr::{FeatureProperties, GeometryType, Properties};
+use crate::source::{self, Feature, InvalidPolicy, SourceError, SourceFormat, Value};
 use crate::tiling::Bbox;
+use crate::tiling::shape::ring_area2;
 use crate::tiling::{Shape, lonlat_to_unit};
+
+pub use osm::OsmLoad;
 
 /// One feature ready to tile.
 #[derive(Debug, Clone)]
@@ -52,11 +58,15 @@ pub struct SourceTotals {
     pub outside: u64,
 }
 
+/// What the OSM sources of a build gave: per source file, what its one read saw.
+pub type OsmLoads = Vec<(std::path::PathBuf, OsmLoad)>;
+
 /// Reads the sources of `layers`, each distinct (file, invalid policy) once, keeping what touches `area`; the
 /// result is in the order of `layers`.
-pub fn load_layers(layers: &[&Layer], area: Bbox) -> Result<(Vec<LoadedLayer>, SourceTotals), SourceError> {
+pub fn load_layers(layers: &[&Layer], area: Bbox) -> Result<(Vec<LoadedLayer>, SourceTotals, OsmLoads), SourceError> {
     let mut loaded: Vec<LoadedLayer> = vec![LoadedLayer::default(); layers.len()];
     let mut totals = SourceTotals::default();
+    let mut osm_loads = OsmLoads::new();
     let mut groups: Vec<(&Path, InvalidPolicy, Vec<usize>)> = Vec::new();
     for (index, layer) in layers.iter().enumerate() {
         match groups.iter_mut().find(|(path, policy, _)| *path == layer.source && *policy == layer.invalid) {
@@ -68,7 +78,16 @@ pub fn load_layers(layers: &[&Layer], area: Bbox) -> Result<(Vec<LoadedLayer>, S
         let group: Vec<&Layer> = members.iter().map(|i| layers[*i]).collect();
         let mut results: Vec<LoadedLayer> = vec![LoadedLayer::default(); group.len()];
         let started = std::time::Instant::now();
-        let (read, empty, skipped, outside) = read_source(path, policy, area, &group, &mut results)?;
+        let (read, empty, skipped, outside) = if SourceFormat::detect(path).ok() == Some(SourceFormat::OsmPbf) {
+            let [x0, y0] = lonlat_to_unit(area.west, area.north);
+            let [x1, y1] = lonlat_to_unit(area.east, area.south);
+            let load = osm::read_osm_source(path, [x0, y0, x1, y1], &group, &mut results)?;
+            let counts = (load.read, 0, 0, load.outside);
+            osm_loads.push((path.to_path_buf(), load));
+            counts
+        } else {
+            read_source(path, policy, area, &group, &mut results)?
+        };
         totals.read += read;
         totals.empty += empty;
         totals.skipped += skipped;
@@ -90,7 +109,7 @@ pub fn load_layers(layers: &[&Layer], area: Bbox) -> Result<(Vec<LoadedLayer>, S
             loaded[*index] = result;
         }
     }
-    Ok((loaded, totals))
+    Ok((loaded, totals, osm_loads))
 }
 
 /// Reads one source for the layers of `group` (which all use it), filling `results` in the same order; gives
@@ -109,12 +128,7 @@ fn read_source(
     let mut accepted: Vec<(usize, u8)> = Vec::with_capacity(group.len());
     let stats = source::read_features(path, policy, &mut |mut feature: Feature| {
         let mut shapes = Shape::from_geo(&feature.geometry);
-        let bounds = shapes
-            .iter()
-            .filter_map(Shape::bounds)
-            .fold([f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY], |b, s| {
-                [b[0].min(s[0]), b[1].min(s[1]), b[2].max(s[2]), b[3].max(s[3])]
-            });
+        let bounds = shapes_bounds(&shapes);
         if bounds[0] > ax1 || bounds[2] < ax0 || bounds[1] > ay1 || bounds[3] < ay0 {
             outside += 1;
             return Ok(());
@@ -125,6 +139,8 @@ fn read_source(
             let ctx = FeatureProperties { properties: &feature.properties, geometry };
             let minzoom = if layer.filter.as_ref().is_none_or(|f| f.eval_bool(&ctx)) {
                 feature_minzoom(layer, &ctx)
+                    .and_then(|z| size_minzoom(layer, &shapes).map(|s| s.max(z)))
+                    .filter(|z| *z <= layer.maxzoom)
             } else {
                 None
             };
@@ -147,15 +163,7 @@ fn read_source(
                 }
             };
             let result = &mut results[member];
-            for (key, value) in &properties {
-                let t = field_type(value);
-                match result.fields.get_mut(key) {
-                    Some(field) => *field = field.merge(t),
-                    None => {
-                        result.fields.insert(key.clone(), t);
-                    }
-                }
-            }
+            note_fields(&mut result.fields, &properties);
             let shapes = if n == last { std::mem::take(&mut shapes) } else { shapes.clone() };
             result.features.push(LoadedFeature { shapes, bounds, properties, minzoom });
         }
@@ -164,8 +172,69 @@ fn read_source(
     Ok((stats.read, stats.empty, stats.skipped, outside))
 }
 
+/// The `[min_x, min_y, max_x, max_y]` of shapes (infinite, min above max, when there is none).
+fn shapes_bounds(shapes: &[Shape]) -> [f64; 4] {
+    shapes
+        .iter()
+        .filter_map(Shape::bounds)
+        .fold([f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY], |b, s| {
+            [b[0].min(s[0]), b[1].min(s[1]), b[2].max(s[2]), b[3].max(s[3])]
+        })
+}
+
+/// Adds the types of `properties` to a layer's field types.
+fn note_fields(fields: &mut BTreeMap<String, FieldType>, properties: &[(String, Value)]) {
+    for (key, value) in properties {
+        let t = field_type(value);
+        match fields.get_mut(key) {
+            Some(field) => *field = field.merge(t),
+            None => {
+                fields.insert(key.clone(), t);
+            }
+        }
+    }
+}
+
+/// Pixels a side of a tile, for `min_area` and `min_length`.
+const TILE_PIXELS: f64 = 256.0;
+
+/// The first zoom at which the feature is as large as the layer's `min_area` (polygons, in square pixels) and
+/// `min_length` (lines, in pixels) ask, or `None` when it never is (zero area or length); at least 0. A size
+/// doubles (an area quadruples) with each zoom, so the zoom is computed, not searched.
+fn size_minzoom(layer: &Layer, shapes: &[Shape]) -> Option<u8> {
+    let mut zoom = 0.0f64;
+    for shape in shapes {
+        // Pixels of the shape at zoom 0 (the world is one 256-pixel tile), and the layer's minimum for it.
+        let (size0, minimum, power) = match shape {
+            Shape::Polygons(polygons) if layer.osm.min_area > 0.0 => {
+                let area: f64 = polygons
+                    .iter()
+                    .map(|rings| {
+                        let mut it = rings.iter().map(|r| ring_area2(r).abs() / 2.0);
+                        let exterior = it.next().unwrap_or(0.0);
+                        (exterior - it.sum::<f64>()).max(0.0)
+                    })
+                    .sum();
+                (area * TILE_PIXELS * TILE_PIXELS, layer.osm.min_area, 2.0)
+            }
+            Shape::Lines(lines) if layer.osm.min_length > 0.0 => {
+                let length: f64 =
+                    lines.iter().flat_map(|l| l.windows(2)).map(|w| (w[1][0] - w[0][0]).hypot(w[1][1] - w[0][1])).sum();
+                (length * TILE_PIXELS, layer.osm.min_length, 1.0)
+            }
+            _ => continue,
+        };
+        if size0 <= 0.0 {
+            return None;
+        }
+        zoom = zoom.max((minimum / size0).log2() / power);
+    }
+    let z = zoom.ceil();
+    if z > f64::from(crate::config::MAX_ZOOM) { None } else { Some(z.max(0.0) as u8) }
+}
+
 /// The feature's first zoom in `layer`, or `None` when `minzoom_by` puts it above the layer's `maxzoom`.
-fn feature_minzoom(layer: &Layer, ctx: &FeatureProperties<'_>) -> Option<u8> {
+fn feature_minzoom<P: Properties>(layer: &Layer, ctx: &P) -> Option<u8> {
     let Some(z) = layer.minzoom_by.as_ref().and_then(|e| e.eval_number(ctx)) else {
         return Some(layer.minzoom);
     };

@@ -23,7 +23,7 @@ use std::time::Instant;
 use tracing::info;
 
 pub use generalize::maxzoom::MaxzoomGuess;
-pub use summary::{BuildSummary, LayerSummary, ZoomReport};
+pub use summary::{BuildSummary, LayerSummary, OsmSummary, ZoomReport};
 
 use crate::archive::{MbtilesWriter, Metadata, VectorLayer};
 use crate::config::{TileFormat, Tileset};
@@ -172,7 +172,7 @@ fn build_in_pool(tileset: &Tileset, options: &BuildOptions, threads: usize) -> R
     );
     let active: Vec<_> =
         tileset.layers.iter().filter(|l| l.minzoom <= scope.maxzoom && l.maxzoom >= scope.minzoom).collect();
-    let (mut loaded, totals) = load::load_layers(&active, scope.area)?;
+    let (mut loaded, totals, osm_loads) = load::load_layers(&active, scope.area)?;
     let depth = depth::resolve(tileset, &scope, options.maxzoom.is_some(), options.extend_zooms, &active, &loaded);
     if let Some(g) = &depth.guess {
         info!(
@@ -290,6 +290,7 @@ fn build_in_pool(tileset: &Tileset, options: &BuildOptions, threads: usize) -> R
                 filtered: loaded.filtered,
             })
             .collect(),
+        osm: osm_loads.iter().map(|(path, load)| OsmSummary::new(path, load)).collect(),
     };
     info!(
         tileset = %tileset.name,

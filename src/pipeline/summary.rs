@@ -56,6 +56,52 @@ pub struct BuildSummary {
     pub tiles_per_second: f64,
     /// The figures of each layer built, in tileset order.
     pub layers: Vec<LayerSummary>,
+    /// What each OpenStreetMap source's read saw (none without one).
+    pub osm: Vec<OsmSummary>,
+}
+
+/// One OpenStreetMap source's read: its node store and broken relations.
+#[derive(Debug, Clone, Serialize)]
+pub struct OsmSummary {
+    /// The source's file name.
+    pub source: String,
+    /// Objects some layer wanted (points, lines, areas).
+    pub objects: u64,
+    /// Node locations stored, the store (`packed` or `dense`) and its bytes.
+    pub nodes: u64,
+    pub node_store: crate::source::osm::NodeStoreKind,
+    pub node_store_bytes: u64,
+    pub bytes_per_node: f64,
+    /// Multipolygon and boundary relations wanted, and those that could not be built as they are (ids in the
+    /// log): left out for a missing member, an unclosed ring or a bad location; kept for a self-crossing ring.
+    pub relations: u64,
+    pub broken_relations: u64,
+    pub broken: crate::source::osm::BrokenCounts,
+    /// Wanted ways left out: a node missing from the file, fewer than 2 (3 for areas) distinct points, or a
+    /// location out of range (with the points of that kind).
+    pub ways_missing_nodes: u64,
+    pub degenerate: u64,
+    pub invalid: u64,
+}
+
+impl OsmSummary {
+    pub(crate) fn new(path: &std::path::Path, load: &super::load::OsmLoad) -> OsmSummary {
+        let s = &load.stats;
+        OsmSummary {
+            source: path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+            objects: load.read,
+            nodes: s.nodes,
+            node_store: s.node_store,
+            node_store_bytes: s.node_store_bytes,
+            bytes_per_node: s.bytes_per_node(),
+            relations: s.relations,
+            broken_relations: s.broken_relations,
+            broken: s.broken,
+            ways_missing_nodes: s.ways_missing_nodes,
+            degenerate: s.degenerate,
+            invalid: s.invalid,
+        }
+    }
 }
 
 /// What one layer took from its source.
@@ -122,6 +168,28 @@ impl fmt::Display for BuildSummary {
                 f,
                 "  layer      {}: {} features from {} ({} filtered out)",
                 layer.id, layer.features, layer.source, layer.filtered
+            )?;
+        }
+        for osm in &self.osm {
+            let b = &osm.broken;
+            writeln!(
+                f,
+                "  osm        {}: {} objects; {} nodes in a {} store of {} ({:.2} bytes a node); {} relations, {} \
+                 broken ({} missing a member, {} unclosed, {} bad location: left out; {} self-crossing: kept; ids \
+                 in the log); {} ways missing a node",
+                osm.source,
+                osm.objects,
+                osm.nodes,
+                osm.node_store.as_str(),
+                human_bytes(osm.node_store_bytes),
+                osm.bytes_per_node,
+                osm.relations,
+                osm.broken_relations,
+                b.missing_member,
+                b.unclosed_ring,
+                b.bad_location,
+                b.self_crossing,
+                osm.ways_missing_nodes
             )?;
         }
         writeln!(f, "  manifest   {} (sha256 {})", self.manifest.display(), self.manifest_sha256)?;

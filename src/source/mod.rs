@@ -1,4 +1,5 @@
-//! Geodata files → features: streaming readers for GeoJSON, newline-delimited GeoJSON and FlatGeobuf.
+//! Geodata files → features: streaming readers for GeoJSON, newline-delimited GeoJSON and FlatGeobuf, and the
+//! profile-driven reader of OpenStreetMap `.osm.pbf` extracts ([`osm`]).
 //!
 //! Every reader yields [`Feature`]s in WGS84 (lon/lat) one at a time to a sink, so a large file is never held
 //! as one string or one document tree. A feature that cannot be read is an error naming the file and the
@@ -57,7 +58,9 @@ pub enum SourceError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{path}: unknown source format (expected .geojson, .json, .geojsonl, .ndjson, .geojsons or .fgb)")]
+    #[error(
+        "{path}: unknown source format (expected .geojson, .json, .geojsonl, .ndjson, .geojsons, .fgb or .osm.pbf)"
+    )]
     UnknownFormat { path: PathBuf },
     #[error("{path}: malformed JSON{}: {message}", feature_suffix(*.feature))]
     Json {
@@ -82,6 +85,7 @@ pub type Result<T, E = SourceError> = std::result::Result<T, E>;
 
 mod flatgeobuf;
 mod geojson;
+pub mod osm;
 mod validate;
 
 use validate::Problem;
@@ -96,11 +100,17 @@ pub enum SourceFormat {
     GeoJsonSeq,
     /// `.fgb`: FlatGeobuf.
     FlatGeobuf,
+    /// `.osm.pbf`: an OpenStreetMap extract, read by [`osm::read`] with a layer profile.
+    OsmPbf,
 }
 
 impl SourceFormat {
     /// Detects the format from the extension of `path` (case-insensitive).
     pub fn detect(path: &Path) -> Result<SourceFormat> {
+        let name = path.file_name().and_then(|n| n.to_str()).map(str::to_ascii_lowercase);
+        if name.is_some_and(|n| n.ends_with(".osm.pbf")) {
+            return Ok(SourceFormat::OsmPbf);
+        }
         let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
         match ext.as_deref() {
             Some("geojson" | "json") => Ok(SourceFormat::GeoJson),
@@ -123,6 +133,10 @@ pub fn read_features(
         SourceFormat::GeoJson => geojson::read_document(&mut emitter)?,
         SourceFormat::GeoJsonSeq => geojson::read_lines(&mut emitter)?,
         SourceFormat::FlatGeobuf => flatgeobuf::read(&mut emitter)?,
+        SourceFormat::OsmPbf => {
+            let message = "an OpenStreetMap extract is read with a layer profile (source::osm::read)".to_owned();
+            return Err(SourceError::Format { path: path.to_path_buf(), message });
+        }
     }
     emitter.finish()
 }
@@ -236,6 +250,9 @@ mod tests {
             ("a.geojsons", Some(SourceFormat::GeoJsonSeq)),
             ("a.jsonl", Some(SourceFormat::GeoJsonSeq)),
             ("dir/a.fgb", Some(SourceFormat::FlatGeobuf)),
+            ("dir/malta-latest.osm.pbf", Some(SourceFormat::OsmPbf)),
+            ("M.OSM.PBF", Some(SourceFormat::OsmPbf)),
+            ("tile.pbf", None),
             ("a.shp", None),
             ("noext", None),
         ];
