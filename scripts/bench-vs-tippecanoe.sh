@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Side-by-side builds: `tilepress build` against tippecanoe 2.72.0 on the same GeoJSON and zoom range, one run
-# each, in two pairs: "defaults" (each tool as it comes) and "drop-densest" (tilepress `[generalize] as_needed =
-# "drop-densest"` against `tippecanoe --drop-densest-as-needed`). Prints per dataset and pair the wall time, peak
+# each, in two pairs: "defaults" (each tool as it comes, on the same zoom range) and "drop-densest" (tilepress
+# `maxzoom = "auto"` with `[generalize] as_needed = "drop-densest"` against `tippecanoe -zg
+# --drop-densest-as-needed`: each guesses its own max zoom). Prints per dataset and pair the wall time, peak
 # RSS, tiles, bytes and per zoom tiles, bytes, largest tile and features, the ratio tippecanoe time / tilepress
 # time, and PASS/MISS lines for the Malta targets; writes the same to out/bench/bench-vs-tippecanoe.json.
 #
-# Usage: scripts/bench-vs-tippecanoe.sh [--quick]
-#   --quick   only the "defaults" pair
+# Usage: scripts/bench-vs-tippecanoe.sh [--quick | --densest]
+#   --quick     only the "defaults" pair
+#   --densest   only the "drop-densest" pair
 # Inputs come from $PEERS (default: ../shared/fixtures-peers beside the repository); outputs go to out/bench/.
 # Exit status: 0 when every run worked, targets missed or not (it is a report), and also when only tilepress's
 # "drop-densest" builds fail (that row says FAILED; the tileset key is new); 1 when any other run failed (the
@@ -14,13 +16,14 @@
 set -euo pipefail
 
 usage() {
-    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 quick=0
 for arg in "$@"; do
     case "$arg" in
         --quick) quick=1 ;;
+        --densest) quick=2 ;;
         -h | --help)
             usage
             exit 0
@@ -107,23 +110,25 @@ bench() {
     input="$(as_features "$name" "$input")"
     local base="$out/$name-$pair"
     local toml="$base.toml" ours="$base.tilepress.mbtiles" theirs="$base.tippecanoe.mbtiles"
-    local generalize="" drop=()
+    local generalize="" drop=(-z "$maxzoom") zooms="$minzoom-$maxzoom" toml_maxzoom="$maxzoom"
     if [[ "$pair" == drop-densest ]]; then
         generalize=$'\n[generalize]\nas_needed = "drop-densest"\n'
-        drop=(--drop-densest-as-needed)
+        drop=(-zg --drop-densest-as-needed)
+        zooms="$minzoom-auto"
+        toml_maxzoom='"auto"'
     fi
     cat >"$toml" <<EOF
 # Written by scripts/bench-vs-tippecanoe.sh: $input at z$minzoom-$maxzoom, one layer, every property ($pair).
 name = "$name"
 attribution = "© OpenStreetMap contributors"
 minzoom = $minzoom
-maxzoom = $maxzoom
+maxzoom = $toml_maxzoom
 $generalize
 [[layers]]
 id = "$layer"
 source = "$input"
 EOF
-    echo "$name z$minzoom-$maxzoom $pair: tilepress..." >&2
+    echo "$name z$zooms $pair: tilepress..." >&2
     rm -f "$ours"
     try_run "$base.tilepress" "$tilepress" -q build "$toml" -o "$ours" --json
     local known=0
@@ -136,22 +141,24 @@ EOF
             echo "  FAILED (exit $status, see $base.tilepress.err)" >&2
         fi
     fi
-    record "$name" "$pair" tilepress "$minzoom-$maxzoom" "$base.tilepress" "$ours" "$known"
+    record "$name" "$pair" tilepress "$zooms" "$base.tilepress" "$ours" "$known"
 
-    echo "$name z$minzoom-$maxzoom $pair: tippecanoe..." >&2
+    echo "$name z$zooms $pair: tippecanoe..." >&2
     rm -f "$theirs"
-    # -z/-Z as the tilepress build (not -zg, which would guess another max zoom); -q: no progress output.
-    try_run "$base.tippecanoe" "$tippecanoe" -q -o "$theirs" -z "$maxzoom" -Z "$minzoom" -l "$layer" \
-        "${drop[@]}" "$input"
+    # The defaults pair: -z/-Z as the tilepress build; drop-densest: -zg, as tilepress's "auto". -q: no progress.
+    try_run "$base.tippecanoe" "$tippecanoe" -q -o "$theirs" -Z "$minzoom" "${drop[@]}" -l "$layer" "$input"
     if ((status != 0)); then
         failed=1
         echo "  FAILED (exit $status, see $base.tippecanoe.err)" >&2
     fi
-    record "$name" "$pair" tippecanoe "$minzoom-$maxzoom" "$base.tippecanoe" "$theirs" 0
+    record "$name" "$pair" tippecanoe "$zooms" "$base.tippecanoe" "$theirs" 0
 }
 
-pairs=(defaults)
-((quick)) || pairs+=(drop-densest)
+case "$quick" in
+    1) pairs=(defaults) ;;
+    2) pairs=(drop-densest) ;;
+    *) pairs=(defaults drop-densest) ;;
+esac
 for pair in "${pairs[@]}"; do
     bench malta "$peers/malta-osm.geojson" malta_osm 0 14 "$pair"
     bench countries "$peers/countries-land-10km.geo.json" countries 0 10 "$pair"
