@@ -6,9 +6,10 @@
 # RSS, tiles, bytes and per zoom tiles, bytes, largest tile and features, the ratio tippecanoe time / tilepress
 # time, and PASS/MISS lines for the Malta targets; writes the same to out/bench/bench-vs-tippecanoe.json.
 #
-# Usage: scripts/bench-vs-tippecanoe.sh [--quick | --densest]
+# Usage: scripts/bench-vs-tippecanoe.sh [--quick | --densest] [--only malta|countries|coastlines]
 #   --quick     only the "defaults" pair
 #   --densest   only the "drop-densest" pair
+#   --only D    only dataset D
 # Inputs come from $PEERS (default: ../shared/fixtures-peers beside the repository); outputs go to out/bench/.
 # Exit status: 0 when every run worked, targets missed or not (it is a report), and also when only tilepress's
 # "drop-densest" builds fail (that row says FAILED; the tileset key is new); 1 when any other run failed (the
@@ -16,12 +17,26 @@
 set -euo pipefail
 
 usage() {
-    sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 quick=0
-for arg in "$@"; do
+only=""
+while (($#)); do
+    arg="$1"
+    shift
     case "$arg" in
+        --only)
+            only="${1:-}"
+            shift || true
+            case "$only" in
+                malta | countries | coastlines) ;;
+                *)
+                    echo "bench-vs-tippecanoe: --only takes malta, countries or coastlines" >&2
+                    exit 2
+                    ;;
+            esac
+            ;;
         --quick) quick=1 ;;
         --densest) quick=2 ;;
         -h | --help)
@@ -107,6 +122,7 @@ PY
 # bench NAME INPUT LAYER MINZOOM MAXZOOM PAIR
 bench() {
     local name="$1" input="$2" layer="$3" minzoom="$4" maxzoom="$5" pair="$6"
+    [[ -z "$only" || "$only" == "$name" ]] || return 0
     input="$(as_features "$name" "$input")"
     local base="$out/$name-$pair"
     local toml="$base.toml" ours="$base.tilepress.mbtiles" theirs="$base.tippecanoe.mbtiles"
