@@ -209,6 +209,10 @@ fn gc_removes_only_what_no_kept_version_needs() {
     .expect("json");
     assert_eq!((&history["action"], &history["version"]), (&serde_json::json!("gc"), &serde_json::json!(v3)));
     let before = before + 4;
+    // `--keep 2` keeps the two newest, v3 (live) and v2, even when the three were published in one second
+    // (their ids then sort by hash; the records' nanoseconds order them).
+    let keep_one = run_json(&["gc", "valletta", "--to", &to, "--keep", "2", "--grace", "0", "--dry-run", "--json"]);
+    assert_eq!(keep_one["removed_versions"], serde_json::json!([v1]), "{keep_one}");
     // A dry run says what would go and removes nothing.
     let dry = run_json(&["gc", "valletta", "--to", &to, "--keep", "0", "--grace", "0", "--dry-run", "--json"]);
     assert_eq!(dry["removed_tiles"], 10);

@@ -20,7 +20,7 @@ use super::error::PublishError;
 use super::lease::HeldLease;
 use super::objects::{checked, read_live, read_manifest, read_record};
 use super::pointer::{fence, read_pointer};
-use super::records::{Layout, VersionRecord};
+use super::records::{AgeKey, Layout, VersionRecord, age_order};
 use super::store::Store;
 use crate::manifest::ManifestReader;
 
@@ -28,7 +28,7 @@ use crate::manifest::ManifestReader;
 #[derive(Debug, Clone)]
 pub struct GcRequest<'a> {
     pub set: &'a str,
-    /// Keep the newest N versions (besides the live one).
+    /// Keep the newest N versions (and the live one, whether or not it is among them).
     pub keep_last: usize,
     /// Keep these versions too (pinned).
     pub keep_versions: &'a [String],
@@ -212,6 +212,13 @@ fn mark_and_sweep(
             None => report.foreign(listed.key),
         }
     }
+    // Oldest first by their records' creation time: ids of one second sort by hash, not by age.
+    let mut aged: Vec<(AgeKey, (String, Duration))> = versions
+        .into_iter()
+        .map(|(v, age)| (age_order(&v, read_record(store, layout, set, &v).ok().as_ref()), (v, age)))
+        .collect();
+    aged.sort_by(|a, b| a.0.cmp(&b.0));
+    let versions: Vec<(String, Duration)> = aged.into_iter().map(|(_, v)| v).collect();
     let mut sweep = Sweep { store, layout, set, lease, marked: Marked::default() };
     sweep.marked.add_live(store, layout, set)?;
     let newest = versions.iter().rev().take(request.keep_last).map(|(v, _)| v);

@@ -33,6 +33,10 @@ pub struct VersionRecord {
     pub tiles: u64,
     pub bytes: u64,
     pub created_at: String,
+    /// Nanoseconds since the Unix epoch when the record was made: orders versions made in one second (their ids
+    /// then sort by hash). 0 in records of older tilepress versions.
+    #[serde(default)]
+    pub created_ns: u64,
     pub sources: Vec<SourceFingerprint>,
     pub tool: String,
     pub parent: Option<String>,
@@ -108,6 +112,25 @@ pub fn check_set_name(set: &str) -> bool {
         && set.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
+/// Nanoseconds since the Unix epoch, now (0 on a clock before 1970, `u64::MAX` after 2554).
+pub fn unix_ns_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
+/// A sort key of [`age_order`]: (unreadable, created_at, created_ns, id).
+pub type AgeKey = (bool, String, u64, String);
+
+/// The order of versions by age, oldest first: by creation time (to the second, then the nanosecond), then id.
+/// A version whose record could not be read (`None`) counts as newest, so that gc keeps it and reports it.
+pub fn age_order(version: &str, record: Option<&VersionRecord>) -> AgeKey {
+    match record {
+        Some(r) => (false, r.created_at.clone(), r.created_ns, version.to_owned()),
+        None => (true, String::new(), 0, version.to_owned()),
+    }
+}
+
 /// UTC now as (`20261122T031500Z`, `2026-11-22T03:15:00Z`).
 pub fn utc_now() -> (String, String) {
     let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
@@ -140,6 +163,39 @@ pub fn version_id(compact_time: &str, manifest_sha256: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn versions_of_one_second_order_by_nanoseconds_not_by_hash() {
+        let record = |id: &str, ns: u64| VersionRecord {
+            version: id.to_owned(),
+            manifest_sha256: String::new(),
+            archive_sha256: String::new(),
+            tiles: 0,
+            bytes: 0,
+            created_at: "2026-11-22T03:15:00Z".to_owned(),
+            created_ns: ns,
+            sources: Vec::new(),
+            tool: String::new(),
+            parent: None,
+            diff: DiffSummary::default(),
+        };
+        // Made in this order within one second; their ids sort the other way.
+        let (first, second) = (record("20261122T031500Z-ff", 10), record("20261122T031500Z-00", 20));
+        let mut ids = [("20261122T031500Z-00", Some(&second)), ("20261122T031500Z-ff", Some(&first))];
+        ids.sort_by_key(|(id, r)| age_order(id, *r));
+        assert_eq!(ids.map(|(id, _)| id), ["20261122T031500Z-ff", "20261122T031500Z-00"]);
+        // An unreadable record counts as the newest; an older second is older whatever its nanoseconds.
+        let mut older = record("20261122T031459Z-aa", 99);
+        older.created_at = "2026-11-22T03:14:59Z".to_owned();
+        assert!(age_order("x", None) > age_order(&second.version, Some(&second)));
+        assert!(age_order(&older.version, Some(&older)) < age_order(&first.version, Some(&first)));
+        // A record of an older tilepress (no created_ns) still reads.
+        let old: VersionRecord = serde_json::from_str(
+            r#"{"version":"v","manifest_sha256":"","archive_sha256":"","tiles":0,"bytes":0,"created_at":"x","sources":[],"tool":"","parent":null,"diff":{"added":0,"changed":0,"removed":0,"unchanged":0}}"#,
+        )
+        .expect("old record");
+        assert_eq!(old.created_ns, 0);
+    }
 
     #[test]
     fn time_stamps_and_version_ids() {

@@ -15,7 +15,7 @@ use super::guard::check_shrink;
 use super::lease::LeaseWatch;
 use super::objects::read_live;
 use super::pointer::{Target, read_pointer, swap};
-use super::records::{DiffSummary, Layout, VersionRecord, check_set_name, utc_now, version_id};
+use super::records::{DiffSummary, Layout, VersionRecord, check_set_name, unix_ns_now, utc_now, version_id};
 use super::store::{Store, StoreError, immutable, put_immutable};
 use super::tiles::{missing_tiles, put_tile, tile_blobs, tile_put_options};
 use crate::manifest::{self, Change, ManifestReader};
@@ -197,6 +197,7 @@ pub fn publish(store: &dyn Store, request: &PublishRequest<'_>) -> Result<Publis
         tiles,
         bytes,
         created_at: stamp.clone(),
+        created_ns: unix_ns_now(),
         sources: header.sources.clone(),
         tool: format!("tilepress {}", env!("CARGO_PKG_VERSION")),
         parent: report.previous.clone(),

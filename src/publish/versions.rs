@@ -5,7 +5,7 @@ use serde::Serialize;
 use super::error::PublishError;
 use super::objects::checked;
 use super::pointer::read_pointer;
-use super::records::VersionRecord;
+use super::records::{VersionRecord, age_order};
 use super::store::{MAX_SMALL_OBJECT, Store};
 
 /// One version of a set, for `versions`.
@@ -31,6 +31,7 @@ pub fn versions(store: &dyn Store, set: &str) -> Result<Vec<VersionInfo>, Publis
         let is_live = live.as_deref() == Some(record.version.as_str());
         out.push(VersionInfo { record, live: is_live });
     }
+    out.sort_by_key(|v| age_order(&v.record.version, Some(&v.record)));
     if out.is_empty() && live.is_none() {
         return Err(PublishError::NothingPublished { set: set.to_owned(), store: store.location() });
     }
