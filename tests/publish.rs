@@ -19,8 +19,9 @@ fn store_url(dir: &Path) -> String {
     format!("file://{}", dir.join("store").display())
 }
 
-fn count_files(dir: &Path) -> usize {
-    let mut n = 0;
+/// Every file under `dir` (not under `.tmp/`), as paths relative to it.
+fn list_files(dir: &Path) -> std::collections::BTreeSet<String> {
+    let mut out = std::collections::BTreeSet::new();
     let mut stack = vec![dir.to_owned()];
     while let Some(d) = stack.pop() {
         for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
@@ -28,12 +29,16 @@ fn count_files(dir: &Path) -> usize {
                 if e.file_name() != ".tmp" {
                     stack.push(e.path());
                 }
-            } else {
-                n += 1;
+            } else if let Ok(relative) = e.path().strip_prefix(dir) {
+                out.insert(relative.display().to_string());
             }
         }
     }
-    n
+    out
+}
+
+fn count_files(dir: &Path) -> usize {
+    list_files(dir).len()
 }
 
 /// Writes a Valletta tileset in `dir` whose source is the fixture with `edit` applied.
@@ -186,6 +191,7 @@ fn gc_removes_only_what_no_kept_version_needs() {
     let (v1, v2, v3) = (&versions[0], &versions[1], &versions[2]);
     let store = dir.path().join("store");
     let before = count_files(&store);
+    let files_before = list_files(&store);
 
     // Everything is younger than the default grace period of 7 days: every version is kept, nothing goes.
     let young = run_json(&["gc", "valletta", "--to", &to, "--keep", "0", "--json"]);
@@ -201,7 +207,8 @@ fn gc_removes_only_what_no_kept_version_needs() {
     assert_eq!(kept, all);
     // Written: the gc lease (and the claim of its release), and the fence: the pointer's claim and its history
     // record (see docs/store-protocol.md).
-    assert_eq!(count_files(&store), before + 4, "only the gc lease and its fence were written");
+    let added: Vec<String> = list_files(&store).difference(&files_before).cloned().collect();
+    assert_eq!(count_files(&store), before + 4, "only the gc lease and its fence were written: {added:?}");
     assert!(std::fs::read_to_string(store.join("valletta/gc.lock")).expect("lease").contains("\"done\""));
     let history: Value = serde_json::from_slice(
         &std::fs::read(store.join("valletta/history/00000000000000000004.json")).expect("fence"),
