@@ -94,7 +94,9 @@ check_k8s() {
 
 check_docker() {
   section "hadolint Dockerfile"
-  "$BIN/hadolint" Dockerfile && echo "hadolint: no findings"
+  # Not `hadolint … && echo`: under `set -e` a failure on the left of `&&` does not stop the script.
+  "$BIN/hadolint" Dockerfile
+  echo "hadolint: no findings"
   section "checkov --framework dockerfile"
   checkov_run -f Dockerfile --framework dockerfile
 }
