@@ -86,8 +86,12 @@ impl ManifestWriter {
         encoder.write_all(bytes).map_err(|source| ManifestError::Io { name: self.name.clone(), source })
     }
 
-    /// Adds a tile; tiles must come in strictly increasing (z, x, y) order.
+    /// Adds a tile; tiles must come in strictly increasing (z, x, y) order, and lie in the grid of their zoom.
     pub fn push(&mut self, entry: &Entry) -> Result<(), ManifestError> {
+        let t = entry.tile;
+        if TileId::new(t.z, t.x, t.y).is_none() {
+            return Err(ManifestError::OffGrid { name: self.name.clone(), tile: t });
+        }
         if let Some(previous) = self.last
             && previous >= entry.tile
         {

@@ -45,6 +45,8 @@ pub enum ManifestError {
     Corrupt { name: String, detail: String },
     #[error("{name}: tiles out of order: {previous} then {next}")]
     OutOfOrder { name: String, previous: TileId, next: TileId },
+    #[error("{name}: tile {tile} lies outside the grid of its zoom (a reader would refuse the manifest)")]
+    OffGrid { name: String, tile: TileId },
     /// The MBTiles could not be read.
     #[error(transparent)]
     Archive(#[from] ArchiveError),

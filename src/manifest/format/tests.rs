@@ -68,6 +68,20 @@ fn an_empty_manifest_is_valid() {
 }
 
 #[test]
+fn a_tile_outside_the_grid_of_its_zoom_is_refused_on_write() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("g.manifest.zst");
+    let mut list = entries(3);
+    // z1 has columns 0 and 1; TileId's fields are public, so nothing else stops this one.
+    list.push(Entry { tile: TileId { z: 1, x: 2, y: 0 }, size: 1, sha256: [0; 32] });
+    list.sort_by_key(|e| e.tile);
+    let err = write_manifest(&path, &header(), list).expect_err("off the grid");
+    assert!(matches!(err, ManifestError::OffGrid { .. }), "{err}");
+    assert!(err.to_string().contains("1/2/0"), "{err}");
+    assert!(!path.exists(), "a failed write leaves nothing");
+}
+
+#[test]
 fn tiles_must_be_pushed_in_order() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("o.manifest.zst");
