@@ -191,6 +191,9 @@ pub struct RollbackArgs {
     /// The version to make live [default: the previous one].
     #[arg(long)]
     pub version: Option<String>,
+    /// Refuse (exit 7, nothing swapped) unless this is the live version: roll back from what you looked at.
+    #[arg(long, value_name = "VERSION")]
+    pub expect_live: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -291,7 +291,12 @@ pub fn versions(args: SetArgs) -> tilepress::Result<()> {
 
 pub fn rollback(args: RollbackArgs, metrics: &mut RunMetrics) -> tilepress::Result<()> {
     let store = open_store(&args.target.to, args.target.endpoint.as_deref())?;
-    let result = publish::rollback(store.as_ref(), &args.target.set, args.version.as_deref());
+    let result = publish::rollback_expecting(
+        store.as_ref(),
+        &args.target.set,
+        args.version.as_deref(),
+        args.expect_live.as_deref(),
+    );
     metrics.record_retries(store.retries());
     let report = result?;
     metrics.add("tilepress_pointer_swaps_total", &[("kind", "rollback")], 1.0);

@@ -96,8 +96,14 @@ fn publish_republish_change_rollback_and_verify() {
     assert_eq!(second["objects_uploaded"], 5 + 3);
     let v2 = second["version"].as_str().expect("version").to_owned();
 
+    // A rollback that expects another live version (the operator looked before v2 landed) swaps nothing.
+    let stale = tilepress(&["rollback", "valletta", "--to", &to, "--expect-live", &v1]);
+    assert_eq!(stale.status.code(), Some(7));
+    let stderr = String::from_utf8_lossy(&stale.stderr);
+    assert!(stderr.contains(&format!("the live version is {v2}, not {v1}")), "{stderr}");
+    assert!(!store.join(format!("history/{:020}.json", 3)).exists(), "nothing was swapped");
     // Roll back to v1, then forward to v2: pointer swaps only, each with its history record.
-    let back = run_json(&["rollback", "valletta", "--to", &to, "--json"]);
+    let back = run_json(&["rollback", "valletta", "--to", &to, "--expect-live", &v2, "--json"]);
     assert_eq!((back["from"].as_str(), back["to"].as_str()), (Some(v2.as_str()), Some(v1.as_str())));
     assert_eq!(back["generation"], 3);
     assert_eq!(run_json(&["verify", "valletta", "--to", &to, "--json"])["version"].as_str(), Some(v1.as_str()));

@@ -27,6 +27,11 @@ pub enum PublishError {
     Untrusted { key: String, detail: String },
     #[error("{set}: {version} is already the live version; nothing to roll back to")]
     AlreadyLive { set: String, version: String },
+    #[error(
+        "{set}: the live version is {live}, not {expected} (--expect-live): the set changed since you looked; \
+         nothing was swapped (see `tilepress versions`)"
+    )]
+    LiveChanged { set: String, expected: String, live: String },
     #[error("{set}: {what} would overflow")]
     Overflow { set: String, what: String },
     #[error("{key}: missing from the store")]

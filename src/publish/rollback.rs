@@ -30,10 +30,30 @@ pub struct RollbackReport {
 /// before any tile only it needed (and holds the lease while it does, which rollback waits for). Any other
 /// version also has its tiles checked, with one listing of the tiles folder.
 pub fn rollback(store: &dyn Store, set: &str, target: Option<&str>) -> Result<RollbackReport, PublishError> {
+    rollback_expecting(store, set, target, None)
+}
+
+/// [`rollback`], refused (nothing swapped) unless the live version is `expect_live`: an operator who looked at
+/// the set rolls back from what they saw, not from a publish that landed since.
+pub fn rollback_expecting(
+    store: &dyn Store,
+    set: &str,
+    target: Option<&str>,
+    expect_live: Option<&str>,
+) -> Result<RollbackReport, PublishError> {
     let layout = checked(set)?;
     let mut watch = LeaseWatch::start(store, &layout)?;
     let (live, etag) = read_pointer(store, &layout)?
         .ok_or_else(|| PublishError::NothingPublished { set: set.to_owned(), store: store.location() })?;
+    if let Some(expected) = expect_live
+        && expected != live.version
+    {
+        return Err(PublishError::LiveChanged {
+            set: set.to_owned(),
+            expected: expected.to_owned(),
+            live: live.version.clone(),
+        });
+    }
     let target = match target {
         Some(t) => t.to_owned(),
         None => live.previous.clone().ok_or_else(|| PublishError::NoPrevious { set: set.to_owned() })?,
