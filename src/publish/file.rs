@@ -274,7 +274,13 @@ impl Store for FileStore {
         let mut removed = 0;
         for entry in entries {
             let entry = entry.map_err(|e| io(&dir, e))?;
-            let meta = entry.metadata().map_err(|e| io(&entry.path(), e))?;
+            // A writer's temp file may be renamed into place (or dropped) between the listing and this look:
+            // gone is not an error.
+            let meta = match entry.metadata() {
+                Ok(meta) => meta,
+                Err(e) if e.kind() == ErrorKind::NotFound => continue,
+                Err(e) => return Err(io(&entry.path(), e)),
+            };
             let age = meta.modified().ok().and_then(|t| t.elapsed().ok()).unwrap_or_default();
             // Files only, and links themselves (never what they point at); not anything younger than the grace.
             if !meta.is_dir() && age >= older_than {
