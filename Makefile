@@ -3,7 +3,7 @@ CARGO ?= cargo
 TILESET ?= tilesets/default.toml
 export TILEPRESS_PYTHON ?= $(CURDIR)/.venv/bin/python
 
-.PHONY: run test test-deps test-infra soak soak-props audit lint fmt bench bench-compare bench-tippecanoe compat ci doc clean
+.PHONY: run test test-deps test-infra soak soak-props audit lint fmt bench bench-compare bench-tippecanoe bench-tilemaker compat ci doc clean
 
 ## Build the embedded default tileset from fixtures/ into out/default.mbtiles (+ manifest) and publish it as a
 ## new version to the local store out/store (no network, no cloud). Rerun: identical content, no new version.
@@ -58,6 +58,11 @@ bench-compare:
 ## coastlines z0–12, defaults and drop-densest; per-zoom tiles, bytes, largest tile, features, and the targets.
 bench-tippecanoe:
 	scripts/bench-vs-tippecanoe.sh
+
+## Side by side with tilemaker 2.2 (Debian's, apt-get installed on first use) and its OpenMapTiles profile:
+## tilesets/{malta,monaco}-basemap.toml z0-14; wall time, peak RSS, tiles, features per layer, targets, node store.
+bench-tilemaker:
+	scripts/bench-vs-tilemaker.sh
 
 ## The store model test (random publish / rollback / gc / promote sequences, kills, concurrent gc) at 100,000
 ## cases per store, release build; `make test` runs it at 150.

@@ -71,6 +71,26 @@ pub fn tile_ids(mbtiles: &Path) -> Vec<(u8, u32, u32, String)> {
         .expect("rows")
 }
 
+/// Every `(tile_id, tile_data)` of the `images` table, in id order: the bytes, to compare two builds.
+pub fn images(mbtiles: &Path) -> Vec<(String, Vec<u8>)> {
+    let conn = open(mbtiles);
+    let mut stmt = conn.prepare("SELECT tile_id, tile_data FROM images ORDER BY tile_id").expect("prepare");
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).expect("query").collect::<Result<_, _>>().expect("rows")
+}
+
+/// The layer names GDAL's MVT driver lists for an MBTiles (`ogrinfo -so`: lines `N: name`).
+pub fn ogrinfo_layers(mbtiles: &Path) -> Vec<String> {
+    let info = Command::new("ogrinfo").args(["-ro", "-so", "-q"]).arg(mbtiles).output().expect("run ogrinfo (GDAL)");
+    assert!(info.status.success(), "ogrinfo: {}", String::from_utf8_lossy(&info.stderr));
+    let listing = String::from_utf8_lossy(&info.stdout);
+    listing
+        .lines()
+        .filter_map(|l| {
+            l.split_once(": ").filter(|(n, _)| n.parse::<u32>().is_ok()).map(|(_, id)| id.trim().to_owned())
+        })
+        .collect()
+}
+
 pub fn metadata(mbtiles: &Path, key: &str) -> Option<String> {
     open(mbtiles).query_row("SELECT value FROM metadata WHERE name = ?1", [key], |r| r.get(0)).ok()
 }
