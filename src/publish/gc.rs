@@ -212,11 +212,12 @@ fn mark_and_sweep(
             None => report.foreign(listed.key),
         }
     }
-    // Oldest first by their records' creation time: ids of one second sort by hash, not by age.
-    let mut aged: Vec<(AgeKey, (String, Duration))> = versions
-        .into_iter()
-        .map(|(v, age)| (age_order(&v, read_record(store, layout, set, &v).ok().as_ref()), (v, age)))
-        .collect();
+    // Oldest first by their records' creation time: ids of one second sort by hash, not by age. (Records are
+    // immutable: the ones read here serve the rest of the run.)
+    let records: std::collections::HashMap<String, VersionRecord> =
+        versions.iter().filter_map(|(v, _)| read_record(store, layout, set, v).ok().map(|r| (v.clone(), r))).collect();
+    let mut aged: Vec<(AgeKey, (String, Duration))> =
+        versions.into_iter().map(|(v, age)| (age_order(&v, records.get(&v)), (v, age))).collect();
     aged.sort_by(|a, b| a.0.cmp(&b.0));
     let versions: Vec<(String, Duration)> = aged.into_iter().map(|(_, v)| v).collect();
     let mut sweep = Sweep { store, layout, set, lease, marked: Marked::default() };
@@ -239,7 +240,7 @@ fn mark_and_sweep(
     let unmarked: Vec<&String> =
         versions.iter().map(|(v, _)| v).filter(|v| !sweep.marked.versions.contains(*v)).collect();
     for version in unmarked {
-        let Ok(record) = read_record(store, layout, set, version) else { continue };
+        let Some(record) = records.get(version) else { continue };
         // (Times are to the second: one created in the second of the swap is left to the grace period.)
         if record.created_at > last_swap {
             sweep.marked.add(store, layout, set, version)?;
