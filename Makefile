@@ -67,7 +67,7 @@ bench-tilemaker:
 ## The store model test (random publish / rollback / gc / promote sequences, kills, concurrent gc) at 100,000
 ## cases per store, release build; `make test` runs it at 150.
 soak:
-	PROPTEST_CASES=100000 $(CARGO) test --release --test store_model
+	scripts/soak.sh 100000
 
 ## `mbtiles validate` (martin's tool, crates.io mbtiles 0.19.1) on our output; a slow first install.
 compat:

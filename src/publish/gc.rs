@@ -19,7 +19,7 @@ use tracing::warn;
 use super::error::PublishError;
 use super::lease::HeldLease;
 use super::objects::{checked, read_live, read_manifest, read_record};
-use super::pointer::{fence, read_pointer};
+use super::pointer::{fence, forget_previous, read_pointer};
 use super::records::{AgeKey, Layout, VersionRecord, age_order};
 use super::store::Store;
 use crate::manifest::ManifestReader;
@@ -247,6 +247,13 @@ fn mark_and_sweep(
         }
     }
 
+    // The live version's previous one goes: say so in the pointer first (see `forget_previous`).
+    if sweep.lease.is_some()
+        && let Some((pointer, _)) = read_pointer(store, layout)?
+        && pointer.previous.as_ref().is_some_and(|p| !sweep.marked.versions.contains(p))
+    {
+        forget_previous(store, layout, set)?;
+    }
     // Versions first (manifest, then record: a version without its record is invisible to `versions` and
     // `rollback`), then the tiles and archives only they needed.
     let (mut manifests, mut records) = (Vec::new(), Vec::new());

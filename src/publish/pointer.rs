@@ -80,8 +80,8 @@ pub fn swap(
         }
         let now = read_pointer(store, layout)?;
         let fenced = matches!((&now, &base), (Some((n, _)), Some((b, _)))
-            if n.version == b.version && n.manifest_sha256 == b.manifest_sha256 && n.previous == b.previous
-                && n.generation > b.generation);
+            if n.version == b.version && n.manifest_sha256 == b.manifest_sha256
+                && (n.previous == b.previous || n.previous.is_none()) && n.generation > b.generation);
         if !fenced {
             let winner = now.map_or_else(|| "none".to_owned(), |(p, _)| p.version);
             return Err(PublishError::LostRace { set: set.to_owned(), winner });
@@ -113,6 +113,34 @@ pub fn fence(store: &dyn Store, layout: &Layout, set: &str) -> Result<Pointer, P
         }
     }
     Err(PublishError::LostRace { set: set.to_owned(), winner: "swaps that kept landing before gc's fence".to_owned() })
+}
+
+/// gc's second fence, when it is about to remove the live version's `previous`: the pointer, one generation on,
+/// with `previous` cleared. A rollback to the previous version skips the check of its tiles (it was live, so
+/// complete, and gc removes a version's record before its tiles); that holds only while the record is the one
+/// that was live. Once gc removes it, a publish or promote of the same version id (same content in the same
+/// second, or a promote of a version this store had) that dies after writing its record would bring back a
+/// record whose tiles are gone. With `previous` cleared, a rollback must name the version, and its tiles are
+/// checked. Called under gc's lease, so the only swap that can land meanwhile is none; a lost race stops gc.
+pub fn forget_previous(store: &dyn Store, layout: &Layout, set: &str) -> Result<(), PublishError> {
+    let Some((live, etag)) = read_pointer(store, layout)? else {
+        return Err(PublishError::NothingPublished { set: set.to_owned(), store: store.location() });
+    };
+    if live.previous.is_none() {
+        return Ok(());
+    }
+    let generation = live
+        .generation
+        .checked_add(1)
+        .ok_or_else(|| PublishError::Overflow { set: set.to_owned(), what: "the pointer generation".to_owned() })?;
+    let cleared = Pointer { generation, previous: None, ..live };
+    match cas(store, layout, &cleared, Some(etag), "gc") {
+        Err(PublishError::Store(StoreError::PreconditionFailed { .. })) => {
+            let winner = read_pointer(store, layout)?.map_or_else(|| "none".to_owned(), |(p, _)| p.version);
+            Err(PublishError::LostRace { set: set.to_owned(), winner })
+        }
+        other => other,
+    }
 }
 
 /// The compare-and-swap of the pointer against `etag` (create-only when `None`), then its history record.
