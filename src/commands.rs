@@ -217,6 +217,7 @@ pub fn publish(args: PublishArgs, metrics: &mut RunMetrics) -> tilepress::Result
         dry_run: args.dry_run,
         allow_shrink: args.allow_shrink,
         max_shrink: tileset.max_shrink,
+        deltas: tileset.deltas,
     };
     let result = publish::publish(store.as_ref(), &request);
     if given_manifest.is_none() {
@@ -383,13 +384,14 @@ pub fn gc(args: GcArgs, metrics: &mut RunMetrics) -> tilepress::Result<()> {
     } else {
         let verb = if report.dry_run { "would remove" } else { "removed" };
         say!(
-            "{}: kept {} versions ({}); {verb} {} versions, {} tiles, {} archives; {} unreferenced objects spared (younger than the grace period)",
+            "{}: kept {} versions ({}); {verb} {} versions, {} tiles, {} archives, {} deltas; {} unreferenced objects spared (younger than the grace period)",
             report.set,
             report.kept_versions.len(),
             report.kept_versions.join(", "),
             report.removed_versions.len(),
             report.removed_tiles,
             report.removed_archives,
+            report.removed_deltas,
             report.spared_young
         );
     }

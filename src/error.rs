@@ -61,7 +61,7 @@ impl Error {
 fn publish_exit_code(err: &PublishError) -> i32 {
     match err {
         PublishError::Store(_) | PublishError::Archive(_) => 5,
-        PublishError::Manifest(_) => 6,
+        PublishError::Manifest(_) | PublishError::Delta(_) => 6,
         PublishError::Unverified { .. } | PublishError::DamagedObject { .. } | PublishError::Untrusted { .. } => 8,
         // Refused: a lost race, the shrink guard, an unknown version, a broken pointer.
         _ => 7,

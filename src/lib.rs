@@ -10,6 +10,7 @@
 
 pub mod archive;
 pub mod config;
+pub mod delta;
 pub mod encode;
 pub mod expr;
 pub mod manifest;

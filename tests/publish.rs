@@ -84,7 +84,8 @@ fn publish_republish_change_rollback_and_verify() {
     assert_eq!(again["version"].as_str(), Some(v1.as_str()));
     assert_eq!(count_files(&dir.path().join("store")), files_before);
 
-    // Move one POI: one tile per zoom changes, so five tile objects go up (plus archive, manifest, record).
+    // Move one POI: one tile per zoom changes, so five tile objects go up (plus archive, manifest, record, and
+    // the delta from v1).
     valletta(dir.path(), |features| {
         let poi = features.iter_mut().find(|f| f["properties"]["name"] == "Il-Furjana").expect("poi");
         poi["geometry"]["coordinates"][0] = serde_json::json!(14.5057716);
@@ -93,7 +94,8 @@ fn publish_republish_change_rollback_and_verify() {
     assert_eq!(second["outcome"], "published");
     assert_eq!(second["previous"].as_str(), Some(v1.as_str()));
     assert_eq!(second["diff"]["changed"], 5);
-    assert_eq!(second["objects_uploaded"], 5 + 3);
+    assert_eq!(second["objects_uploaded"], 5 + 4);
+    assert_eq!(second["deltas"], serde_json::json!([v1]));
     let v2 = second["version"].as_str().expect("version").to_owned();
 
     // A rollback that expects another live version (the operator looked before v2 landed) swaps nothing.

@@ -122,6 +122,7 @@ fn two_publishers_from_two_hosts_get_one_winner_per_generation() {
             dry_run: false,
             allow_shrink: false,
             max_shrink: 0.2,
+            deltas: 3,
         };
         publish::publish(&slow, &request).map(|r| r.version).map_err(|e| e.to_string())
     });

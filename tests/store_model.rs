@@ -145,8 +145,15 @@ fn run(store: &dyn Store, plain: &dyn Store, other: &dyn Store, op: &Op) -> Resu
     match op {
         Op::Publish(i) => {
             let (mbtiles, manifest) = &variants()[*i];
-            let request =
-                PublishRequest { set: SET, mbtiles, manifest, dry_run: false, allow_shrink: true, max_shrink: 0.2 };
+            let request = PublishRequest {
+                set: SET,
+                mbtiles,
+                manifest,
+                dry_run: false,
+                allow_shrink: true,
+                max_shrink: 0.2,
+                deltas: 2,
+            };
             let report = publish::publish(store, &request).map_err(err)?;
             if report.outcome != "published" {
                 return Ok(None);
@@ -232,7 +239,8 @@ fn run_case(
 ) -> Result<(), TestCaseError> {
     // The other store (the promote source) gets one version.
     let (mbtiles, manifest) = &variants()[0];
-    let request = PublishRequest { set: SET, mbtiles, manifest, dry_run: false, allow_shrink: true, max_shrink: 0.2 };
+    let request =
+        PublishRequest { set: SET, mbtiles, manifest, dry_run: false, allow_shrink: true, max_shrink: 0.2, deltas: 2 };
     if publish::publish(other, &request).is_err() {
         return Err(TestCaseError::fail("could not seed the promote source"));
     }

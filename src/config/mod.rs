@@ -39,6 +39,10 @@ pub const DEFAULT_MAX_TILE_BYTES: usize = 500 * 1024;
 pub const DEFAULT_MAX_TILE_RAW_BYTES: usize = 4 << 20;
 /// Default share of the live version's tiles or bytes a publish may remove without `--allow-shrink`.
 pub const DEFAULT_MAX_SHRINK: f64 = 0.20;
+/// Deltas a publish writes by default: from each of the last 3 versions that were live.
+pub const DEFAULT_DELTAS: usize = 3;
+/// The most deltas per publish a tileset may ask for (each is a diff and an upload).
+pub const MAX_DELTAS: usize = 30;
 /// Default cap on the features of one tile.
 pub const DEFAULT_MAX_TILE_FEATURES: usize = 200_000;
 
@@ -161,6 +165,8 @@ pub struct Tileset {
     pub generalize: Generalize,
     /// Share of the live version's tiles or bytes a publish may remove without `--allow-shrink`.
     pub max_shrink: f64,
+    /// Deltas a publish writes: one from each of the last N versions that were live (`[publish] deltas`).
+    pub deltas: usize,
     pub regions: BTreeMap<String, Region>,
     pub layers: Vec<Layer>,
 }
@@ -247,6 +253,10 @@ impl Tileset {
                 .map_err(|m| invalid("limits.max_tile_features", m))?,
         };
         let max_shrink = raw.publish.max_shrink.unwrap_or(DEFAULT_MAX_SHRINK);
+        let deltas = raw.publish.deltas.unwrap_or(DEFAULT_DELTAS);
+        if deltas > MAX_DELTAS {
+            return Err(invalid("publish.deltas", format!("{deltas} is more than {MAX_DELTAS}")));
+        }
         if !(0.0..=1.0).contains(&max_shrink) {
             return Err(invalid("publish.max_shrink", format!("{max_shrink} must lie in [0, 1]")));
         }
@@ -385,6 +395,7 @@ impl Tileset {
             limits,
             generalize,
             max_shrink,
+            deltas,
             regions,
             layers,
         })

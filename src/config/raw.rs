@@ -59,6 +59,8 @@ pub struct RawLimits {
 pub struct RawPublish {
     /// Share (0–1) of the live version's tiles or bytes a publish may remove without `--allow-shrink`.
     pub max_shrink: Option<f64>,
+    /// Deltas written per publish: one from each of the last N versions that were live (default 3, 0 = none).
+    pub deltas: Option<usize>,
 }
 
 #[derive(Debug, Deserialize)]

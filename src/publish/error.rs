@@ -13,6 +13,8 @@ pub enum PublishError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Manifest(#[from] ManifestError),
+    #[error(transparent)]
+    Delta(#[from] crate::delta::DeltaError),
     #[error("`{set}` is not a safe set name (letters, digits, `-`, `_`, and `.` between them)")]
     UnsafeSet { set: String },
     #[error("{store}: nothing is published as `{set}`")]

@@ -46,6 +46,7 @@ pub struct GcReport {
     pub removed_versions: Vec<String>,
     pub removed_tiles: u64,
     pub removed_archives: u64,
+    pub removed_deltas: u64,
     /// Unreferenced tiles and archives spared because they are younger than the grace period (versions younger
     /// than it are kept, and listed in `kept_versions`).
     pub spared_young: u64,
@@ -115,6 +116,10 @@ impl Marked {
     ) -> Result<(), PublishError> {
         self.versions.insert(version.to_owned());
         self.archives.insert(layout.archive(&record.archive_sha256));
+        // A delta is kept while its target is (whether or not its base still is).
+        for delta in &record.deltas {
+            self.archives.insert(layout.delta(&delta.base_version, &delta.sha256));
+        }
         let key = layout.manifest(version);
         let mut reader = ManifestReader::new(key, Cursor::new(bytes))?;
         while let Some(entry) = reader.next_entry()? {
@@ -267,12 +272,21 @@ fn mark_and_sweep(
     // (A version made live meanwhile was kept.)
     report.removed_versions.retain(|v| !sweep.marked.versions.contains(v));
 
-    for (prefix, is_tiles) in [(layout.tiles_prefix(), true), (layout.archives_prefix(), false)] {
+    for kind in [Kind::Tiles, Kind::Archives, Kind::Deltas] {
         sweep.refresh()?;
         let mut doomed = Vec::new();
+        let prefix = match kind {
+            Kind::Tiles => layout.tiles_prefix(),
+            Kind::Archives => layout.archives_prefix(),
+            Kind::Deltas => layout.deltas_prefix(),
+        };
         for object in store.list(&prefix)? {
             // Only what tilepress writes there; anything else is reported and left alone.
-            let ours = if is_tiles { is_tile_key(layout, &object.key) } else { is_archive_key(layout, &object.key) };
+            let ours = match kind {
+                Kind::Tiles => is_tile_key(layout, &object.key),
+                Kind::Archives => is_archive_key(layout, &object.key),
+                Kind::Deltas => is_delta_key(layout, &object.key),
+            };
             if !ours {
                 report.foreign(object.key);
                 continue;
@@ -287,10 +301,10 @@ fn mark_and_sweep(
             doomed.push(object.key);
         }
         let removed = sweep.delete(&doomed)?;
-        if is_tiles {
-            report.removed_tiles = removed;
-        } else {
-            report.removed_archives = removed;
+        match kind {
+            Kind::Tiles => report.removed_tiles = removed,
+            Kind::Archives => report.removed_archives = removed,
+            Kind::Deltas => report.removed_deltas = removed,
         }
     }
     report.kept_versions = sweep.marked.versions.into_iter().collect();
@@ -326,6 +340,21 @@ fn is_tile_key(layout: &Layout, key: &str) -> bool {
     key.strip_prefix(&layout.tiles_prefix())
         .and_then(|rest| rest.split_once('/'))
         .is_some_and(|(dir, name)| is_hex64(name) && name.starts_with(dir) && dir.len() == 2)
+}
+
+/// The folders gc sweeps of what no kept version needs.
+#[derive(Clone, Copy)]
+enum Kind {
+    Tiles,
+    Archives,
+    Deltas,
+}
+
+/// `deltas/<base-version>/<sha256>`.
+fn is_delta_key(layout: &Layout, key: &str) -> bool {
+    key.strip_prefix(&layout.deltas_prefix())
+        .and_then(|rest| rest.split_once('/'))
+        .is_some_and(|(base, name)| super::store::check_key(base).is_ok() && !base.is_empty() && is_hex64(name))
 }
 
 /// `archives/<sha256>.mbtiles` (or `.pmtiles`).

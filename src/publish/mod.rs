@@ -18,6 +18,7 @@ mod s3;
 mod store;
 pub mod testing;
 
+mod deltas;
 mod guard;
 mod lease;
 mod objects;
@@ -37,7 +38,7 @@ pub use drill::{Aftermath, DrillCause, DrillError, DrillReport, DrillStep, Drill
 pub use error::PublishError;
 pub use gc::{GcReport, GcRequest, gc, parse_grace};
 pub use promote::{PromoteReport, PromoteRequest, promote};
-pub use records::{DiffSummary, HistoryRecord, Layout, Pointer, VersionRecord, check_set_name};
+pub use records::{DeltaRef, DiffSummary, HistoryRecord, Layout, Pointer, VersionRecord, check_set_name};
 pub use rollback::{RollbackReport, rollback, rollback_expecting};
 pub use store::{Condition, Listed, PutOptions, Store, StoreError, open, open_with_endpoint};
 pub use upload::{PublishReport, PublishRequest, publish};

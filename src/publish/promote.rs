@@ -190,6 +190,18 @@ pub fn promote(
             copied.fetch_add(1, Ordering::Relaxed);
             copied_bytes.fetch_add(size, Ordering::Relaxed);
         }
+        // The deltas to this version (whose bases may or may not be in the target: a device that holds a base
+        // from either store can use them).
+        for delta in &record.deltas {
+            let key = layout.delta(&delta.base_version, &delta.sha256);
+            if target.head(&key)?.is_some() {
+                skip();
+                continue;
+            }
+            let size = copy_archive(source, target, &key, &delta.sha256, &immutable("application/octet-stream"))?;
+            copied.fetch_add(1, Ordering::Relaxed);
+            copied_bytes.fetch_add(size, Ordering::Relaxed);
+        }
         for (key, data, content_type) in
             [(&manifest_key, &manifest_bytes, "application/zstd"), (&record_key, &record_bytes, "application/json")]
         {

@@ -41,6 +41,23 @@ pub struct VersionRecord {
     pub tool: String,
     pub parent: Option<String>,
     pub diff: DiffSummary,
+    /// Delta packages to this version from earlier live ones (`deltas/<base>/<sha256>`); none in records of
+    /// older tilepress versions.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deltas: Vec<DeltaRef>,
+}
+
+/// One delta package a version record lists: from `base_version` to the record's version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeltaRef {
+    pub base_version: String,
+    pub base_manifest_sha256: String,
+    /// SHA-256 of the delta file: its name under `deltas/<base_version>/`.
+    pub sha256: String,
+    pub bytes: u64,
+    /// Tiles it puts (added or changed) and removes.
+    pub puts: u64,
+    pub removes: u64,
 }
 
 /// `history/<generation>.json`: one pointer swap, never rewritten.
@@ -86,6 +103,18 @@ impl Layout {
     /// The folder of one version's manifest and record.
     pub fn version_prefix(&self, version: &str) -> String {
         format!("{}versions/{version}/", self.base)
+    }
+    /// A delta package from `base_version` (`deltas/<base>/<sha256>`).
+    pub fn delta(&self, base_version: &str, sha256_hex: &str) -> String {
+        format!("{}deltas/{base_version}/{sha256_hex}", self.base)
+    }
+    /// The folder of every delta of the set.
+    pub fn deltas_prefix(&self) -> String {
+        format!("{}deltas/", self.base)
+    }
+    /// The folder of every history record.
+    pub fn history_prefix(&self) -> String {
+        format!("{}history/", self.base)
     }
     /// The folder of every archive of the set.
     pub fn archives_prefix(&self) -> String {
@@ -178,6 +207,7 @@ mod tests {
             tool: String::new(),
             parent: None,
             diff: DiffSummary::default(),
+            deltas: Vec::new(),
         };
         // Made in this order within one second; their ids sort the other way.
         let (first, second) = (record("20261122T031500Z-ff", 10), record("20261122T031500Z-00", 20));

@@ -10,6 +10,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 use tracing::{info, warn};
 
+use super::deltas::{DeltaTarget, put_deltas, recent_live_versions};
 use super::error::PublishError;
 use super::guard::check_shrink;
 use super::lease::LeaseWatch;
@@ -36,6 +37,8 @@ pub struct PublishRequest<'a> {
     pub allow_shrink: bool,
     /// Share of live tiles or bytes a publish may remove without `allow_shrink`.
     pub max_shrink: f64,
+    /// Deltas to write: one from each of the last N versions that were live.
+    pub deltas: usize,
 }
 
 /// What a publish did.
@@ -52,6 +55,8 @@ pub struct PublishReport {
     pub bytes_uploaded: u64,
     /// Objects already in the store (from an earlier version or an interrupted run).
     pub objects_skipped: u64,
+    /// The base versions of the deltas written to this version.
+    pub deltas: Vec<String>,
     /// Tiles and tile bytes of the published content.
     pub tiles: u64,
     pub bytes: u64,
@@ -82,6 +87,7 @@ pub fn publish(store: &dyn Store, request: &PublishRequest<'_>) -> Result<Publis
         objects_uploaded: 0,
         bytes_uploaded: 0,
         objects_skipped: 0,
+        deltas: Vec::new(),
         tiles,
         bytes,
         seconds: 0.0,
@@ -190,6 +196,24 @@ pub fn publish(store: &dyn Store, request: &PublishRequest<'_>) -> Result<Publis
         uploaded_bytes.fetch_add(archive_size, Ordering::Relaxed);
     }
     put_once(layout.manifest(&report.version), &manifest_bytes, "application/zstd")?;
+    // Deltas from the recent live versions, before the record that lists them.
+    let bases = recent_live_versions(store, &layout, request.deltas, &report.version)?;
+    let deltas = put_deltas(
+        store,
+        &layout,
+        &bases,
+        &DeltaTarget {
+            set,
+            version: &report.version,
+            manifest_sha256: &manifest_sha,
+            manifest: &manifest_bytes,
+            mbtiles: request.mbtiles,
+            archive_bytes: archive_size,
+        },
+    )?;
+    uploaded.fetch_add(deltas.objects, Ordering::Relaxed);
+    uploaded_bytes.fetch_add(deltas.bytes, Ordering::Relaxed);
+    report.deltas = deltas.refs.iter().map(|d| d.base_version.clone()).collect();
     let record = VersionRecord {
         version: report.version.clone(),
         manifest_sha256: manifest_sha.clone(),
@@ -202,6 +226,7 @@ pub fn publish(store: &dyn Store, request: &PublishRequest<'_>) -> Result<Publis
         tool: format!("tilepress {}", env!("CARGO_PKG_VERSION")),
         parent: report.previous.clone(),
         diff: report.diff,
+        deltas: deltas.refs.clone(),
     };
     let body = serde_json::to_vec_pretty(&record).map_err(|e| StoreError::Io {
         location: layout.version_record(&report.version),
@@ -229,6 +254,7 @@ pub fn publish(store: &dyn Store, request: &PublishRequest<'_>) -> Result<Publis
             store.put_file(&archive_key, request.mbtiles, &immutable("application/vnd.sqlite3"))?;
         }
         put_immutable(store, &layout.manifest(&report.version), &manifest_bytes, "application/zstd")?;
+        deltas.put_back(store)?;
         put_immutable(store, &layout.version_record(&report.version), &body, "application/json")?;
         if !missing.is_empty() {
             info!(set, tiles = missing.len(), "put back tiles a gc removed during this publish");

@@ -56,13 +56,14 @@ pub fn verify(store: &dyn Store, set: &str, version: Option<&str>) -> Result<Ver
         Ok::<(), PublishError>(())
     })?;
     let mut problems = problems.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
-    // The offline archive too.
-    let archive = layout.archive(&record.archive_sha256);
-    let mut hashing = HashingWriter::new(std::io::sink());
-    let archive_ok =
-        store.read_into(&archive, &mut hashing)? && hex::encode(hashing.finish().0) == record.archive_sha256;
-    if !archive_ok {
-        problems.push(archive);
+    // The offline archive and the deltas to this version too.
+    let downloads = std::iter::once((layout.archive(&record.archive_sha256), &record.archive_sha256))
+        .chain(record.deltas.iter().map(|d| (layout.delta(&d.base_version, &d.sha256), &d.sha256)));
+    for (key, sha256) in downloads {
+        let mut hashing = HashingWriter::new(std::io::sink());
+        if !(store.read_into(&key, &mut hashing)? && hex::encode(hashing.finish().0) == *sha256) {
+            problems.push(key);
+        }
     }
     problems.sort();
     let problem_count = problems.len() as u64;
