@@ -6,7 +6,7 @@
 //! draws them into a PNG; [`archive`] writes the tiles into an MBTiles file through one writer thread;
 //! [`manifest`] fingerprints every tile (SHA-256) into a deterministic manifest and diffs two of them.
 //! [`pipeline::build`] runs them all; [`publish`] then makes a build a new immutable version in a store, live
-//! after one atomic pointer swap.
+//! after one atomic pointer swap, with [`delta`] packages that take a device from an earlier version to it.
 
 pub mod archive;
 pub mod config;
