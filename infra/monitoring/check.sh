@@ -49,7 +49,7 @@ with open("grafana-dashboard.json") as f:
     dash = json.load(f)
 assert dash["schemaVersion"] >= 39, "schemaVersion"
 names = {v["name"] for v in dash["templating"]["list"]}
-assert {"DS_PROMETHEUS", "tileset", "region"} <= names, names
+assert {"DS_PROMETHEUS", "tileset", "region", "set"} <= names, names
 assert [i["name"] for i in dash["__inputs"]] == ["DS_PROMETHEUS"]
 exprs = []
 def walk(panels):
@@ -61,7 +61,7 @@ def walk(panels):
         walk(p.get("panels", []))
 walk(dash["panels"])
 exprs += [(a["name"], a["expr"]) for a in dash["annotations"]["list"] if "expr" in a]
-subst = {"$environment": ".*", "$tileset": ".*", "$region": ".*", "$__rate_interval": "5m", "$__range": "1d",
+subst = {"$environment": ".*", "$tileset": ".*", "$region": ".*", "$set": ".*", "$__rate_interval": "5m", "$__range": "1d",
          "${__from:date:seconds}": "0"}
 with open(sys.argv[1], "w") as out:
     out.write("groups:\n  - name: dashboard\n    rules:\n")
