@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Checks everything in infra/monitoring/ (no cluster, no network beyond the package registries):
-#   promtool check rules / test rules   alerts.yml and its unit tests (every rule, firing and quiet)
-#   promtool check metrics              the sample metrics file
+#   promtool check rules / test rules   alerts.yml and its unit tests (every rule, firing and quiet; the rules
+#                                       with windows of days in alerts.weekly.test.yml, at a 10-minute step)
+#   promtool check metrics              the sample metrics files (a batch run's, a device's sync)
 #   yamllint                            the YAML files (infra/monitoring/.yamllint: line length 120)
 #   python json + promtool              grafana-dashboard.json parses, and every PromQL in it parses
 #   runbook anchors                     every runbook_url in alerts.yml names a heading of docs/infra/runbooks.md
@@ -28,10 +29,12 @@ fi
 echo "== promtool check rules"
 promtool check rules alerts.yml
 echo "== promtool test rules"
-promtool test rules alerts.test.yml
+promtool test rules alerts.test.yml alerts.weekly.test.yml
 echo "== promtool check metrics"
-promtool check metrics < example.prom
-echo "  SUCCESS: example.prom"
+for f in example.prom example-sync.prom; do
+  promtool check metrics < "$f"
+  echo "  SUCCESS: $f"
+done
 echo "== yamllint"
 # (not `yamllint ... && echo`: under set -e a failure on the left of && does not stop the script)
 "$VENV/bin/yamllint" -c .yamllint --strict .
@@ -46,7 +49,7 @@ with open("grafana-dashboard.json") as f:
     dash = json.load(f)
 assert dash["schemaVersion"] >= 39, "schemaVersion"
 names = {v["name"] for v in dash["templating"]["list"]}
-assert {"DS_PROMETHEUS", "tileset", "region"} <= names, names
+assert {"DS_PROMETHEUS", "tileset", "region", "set"} <= names, names
 assert [i["name"] for i in dash["__inputs"]] == ["DS_PROMETHEUS"]
 exprs = []
 def walk(panels):
@@ -58,7 +61,7 @@ def walk(panels):
         walk(p.get("panels", []))
 walk(dash["panels"])
 exprs += [(a["name"], a["expr"]) for a in dash["annotations"]["list"] if "expr" in a]
-subst = {"$environment": ".*", "$tileset": ".*", "$region": ".*", "$__rate_interval": "5m", "$__range": "1d",
+subst = {"$environment": ".*", "$tileset": ".*", "$region": ".*", "$set": ".*", "$__rate_interval": "5m", "$__range": "1d",
          "${__from:date:seconds}": "0"}
 with open(sys.argv[1], "w") as out:
     out.write("groups:\n  - name: dashboard\n    rules:\n")

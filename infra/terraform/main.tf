@@ -63,6 +63,7 @@ module "tileset_store" {
   enforce_conditional_pointer_writes = var.enforce_conditional_pointer_writes
 
   cdn_price_class             = var.cdn_price_class
+  cdn_additional_metrics      = var.cdn_additional_metrics
   cdn_aliases                 = var.cdn_aliases
   acm_certificate_arn         = var.acm_certificate_arn
   cors_allowed_origins        = var.cors_allowed_origins

@@ -33,6 +33,11 @@ output "cdn_distribution_id" {
   value       = module.tileset_store.cdn_distribution_id
 }
 
+output "cdn_cache_behaviors" {
+  description = "Per viewer path pattern (first match wins; `default` = tiles): cache policy, edge TTL bounds, compression, allowed methods."
+  value       = module.tileset_store.cdn_cache_behaviors
+}
+
 output "publisher_role_arn" {
   description = "AWS_ROLE_ARN: role of publish, rollback, verify, versions, promote."
   value       = module.tileset_store.publisher_role_arn

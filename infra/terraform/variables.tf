@@ -107,6 +107,12 @@ variable "cdn_price_class" {
   default     = "PriceClass_100"
 }
 
+variable "cdn_additional_metrics" {
+  description = "CloudFront additional metrics (error rate per status code, cache hit rate, origin latency) for the distribution."
+  type        = bool
+  default     = true
+}
+
 variable "cdn_aliases" {
   description = "Custom domain names of the CDN; need acm_certificate_arn."
   type        = list(string)

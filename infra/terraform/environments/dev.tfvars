@@ -15,6 +15,8 @@ log_retention_days                 = 30
 
 # WAF costs a fixed monthly fee per web ACL and rule; dev is not worth protecting from scrapers.
 waf_enabled = false
+# CloudFront's additional metrics are billed per distribution; dev's CDN is not watched that closely.
+cdn_additional_metrics = false
 
 github_repository = "example-org/tilepress"
 # One GitHub OIDC provider per account: this account has none yet (one account per environment).

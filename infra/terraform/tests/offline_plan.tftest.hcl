@@ -3,9 +3,10 @@
 #   terraform init -backend=false -plugin-dir=/opt/tf-plugins   (or with registry access)
 #   terraform test -var-file=environments/production.tfvars
 # It proves that every tfvars file passes the variable validations and preconditions, that the
-# whole configuration plans, and that it names the store, region and namespace the Kubernetes
-# overlays use; the account id is fixed below. The module's refusals (bad inputs) are tested in
-# modules/tileset-store/tests/.
+# whole configuration plans, that it names the store, region and namespace the Kubernetes
+# overlays use, and that the CDN caches each kind of path as it should (cdn_caches_region_downloads);
+# the account id is fixed below. The module's refusals (bad inputs) and its CDN resources are tested
+# in modules/tileset-store/tests/.
 
 provider "aws" {
   region                      = var.region
@@ -71,5 +72,68 @@ run "plans_offline" {
   assert {
     condition     = output.region == var.region
     error_message = "The region output must be the bucket's region."
+  }
+}
+
+# The CDN's cache behaviours for the region downloads of `tilepress sync` (modules/tileset-store/cdn.tf), as
+# the output cdn_cache_behaviors reports them: archives/ and deltas/ cached a year whatever the object says,
+# never compressed (byte ranges of the stored object must line up for resumed downloads), GET/HEAD only;
+# versions/ immutable; the pointer seconds. modules/tileset-store/tests/cdn.tftest.hcl checks that the
+# distribution's behaviours really use these policies, and the access logging.
+run "cdn_caches_region_downloads" {
+  command = plan
+
+  assert {
+    condition     = toset(keys(output.cdn_cache_behaviors)) == toset(["*/current.json", "*/archives/*", "*/deltas/*", "*/versions/*", "default"])
+    error_message = "The CDN must have behaviours for the pointer, archives, deltas and versions, and the default (tiles)."
+  }
+
+  assert {
+    condition = alltrue([
+      for p in ["*/archives/*", "*/deltas/*"] :
+      output.cdn_cache_behaviors[p].min_ttl == 31536000 && output.cdn_cache_behaviors[p].default_ttl == 31536000 && output.cdn_cache_behaviors[p].max_ttl == 31536000
+    ])
+    error_message = "archives/ and deltas/ must be cached a year at the edge: min, default and max TTL 31536000."
+  }
+
+  assert {
+    condition     = alltrue([for p in ["*/archives/*", "*/deltas/*"] : output.cdn_cache_behaviors[p].compress == false])
+    error_message = "archives/ and deltas/ must not be compressed at the edge: it would break byte ranges (resumed downloads)."
+  }
+
+  assert {
+    condition     = alltrue([for p in ["*/archives/*", "*/deltas/*"] : output.cdn_cache_behaviors[p].allowed_methods == tolist(["GET", "HEAD"])])
+    error_message = "archives/ and deltas/ must allow GET and HEAD only."
+  }
+
+  assert {
+    condition     = output.cdn_cache_behaviors["*/archives/*"].cache_policy == "${var.name}-${var.environment}-downloads" && output.cdn_cache_behaviors["*/deltas/*"].cache_policy == "${var.name}-${var.environment}-downloads"
+    error_message = "archives/ and deltas/ must use the downloads cache policy."
+  }
+
+  assert {
+    condition = (
+      output.cdn_cache_behaviors["*/versions/*"].cache_policy == "${var.name}-${var.environment}-immutable" &&
+      output.cdn_cache_behaviors["*/versions/*"].default_ttl == 31536000 &&
+      output.cdn_cache_behaviors["*/versions/*"].max_ttl == 31536000 &&
+      output.cdn_cache_behaviors["*/versions/*"].min_ttl >= 86400 &&
+      output.cdn_cache_behaviors["*/versions/*"].compress == false
+    )
+    error_message = "versions/ (version.json, manifest.zst: written once) must be cached like the tiles: a year by default, at least a day, uncompressed."
+  }
+
+  assert {
+    condition = (
+      output.cdn_cache_behaviors["*/current.json"].cache_policy == "${var.name}-${var.environment}-pointer" &&
+      output.cdn_cache_behaviors["*/current.json"].min_ttl == 0 &&
+      output.cdn_cache_behaviors["*/current.json"].max_ttl == 60 &&
+      output.cdn_cache_behaviors["*/current.json"].default_ttl == 30
+    )
+    error_message = "current.json must stay on the pointer policy: 0 / 30 s / 60 s (the example tfvars keep the defaults)."
+  }
+
+  assert {
+    condition     = output.cdn_cache_behaviors["default"].compress == false && output.cdn_cache_behaviors["default"].allowed_methods == tolist(["GET", "HEAD", "OPTIONS"]) && output.cdn_cache_behaviors["default"].max_ttl == 31536000
+    error_message = "The default behaviour (tiles) must stay immutable, uncompressed, GET/HEAD/OPTIONS."
   }
 }

@@ -1,7 +1,12 @@
-# CloudFront in front of the store. Viewer paths are store keys below PREFIX:
+# CloudFront in front of the store. Viewer paths are store keys below PREFIX (the origin path), so the
+# base URL of a store on the CDN is https://CDN itself:
 #   https://CDN/<SET>/current.json                 the pointer: cached seconds
-#   https://CDN/<SET>/versions/<VERSION>/version.json, .../tiles/ab/<sha256>, .../archives/<sha256>.mbtiles
+#   https://CDN/<SET>/versions/<VERSION>/version.json, .../manifest.zst, .../tiles/ab/<sha256>
 #                                                  content-addressed: cached a year
+#   https://CDN/<SET>/archives/<sha256>.{mbtiles,pmtiles}, .../deltas/<BASE-VERSION>/<sha256>
+#                                                  region downloads (`tilepress sync`): content-addressed,
+#                                                  large, read with Range requests: cached a year, never
+#                                                  compressed, GET/HEAD only
 # Cache behaviour follows DESIGN.md: tilepress writes immutable objects with
 # `Cache-Control: public, max-age=31536000, immutable` and current.json with a short max-age; the
 # cache policies honour those headers within their bounds.
@@ -22,6 +27,35 @@ resource "aws_cloudfront_cache_policy" "immutable" {
   name        = "${local.name}-immutable"
   comment     = "tilepress content-addressed objects: honour max-age=31536000, at least immutable_min_ttl_seconds."
   min_ttl     = var.immutable_min_ttl_seconds
+  default_ttl = 31536000
+  max_ttl     = 31536000
+
+  parameters_in_cache_key_and_forwarded_to_origin {
+    enable_accept_encoding_gzip   = false
+    enable_accept_encoding_brotli = false
+    cookies_config {
+      cookie_behavior = "none"
+    }
+    headers_config {
+      header_behavior = "none"
+    }
+    query_strings_config {
+      query_string_behavior = "none"
+    }
+  }
+}
+
+# Region downloads: full archives (archives/<sha256>.mbtiles|.pmtiles) and delta packages
+# (deltas/<base-version>/<sha256>). Their keys name their content, so every TTL bound is a year: no
+# Cache-Control on the object (or a missing one) can make the edge fetch a multi-GB archive again.
+# Nothing from the viewer is in the cache key. Accept-Encoding is not either, and the behaviours using
+# this policy have compress = false: the archives and deltas are compressed already, and an edge that
+# compressed a response would change its bytes and length, so that byte ranges of the stored object
+# (the `Range: bytes=N-` of a resumed download) would no longer line up.
+resource "aws_cloudfront_cache_policy" "downloads" {
+  name        = "${local.name}-downloads"
+  comment     = "tilepress archives/ and deltas/: immutable, a year at the edge whatever the object's headers."
+  min_ttl     = 31536000
   default_ttl = 31536000
   max_ttl     = 31536000
 
@@ -132,6 +166,56 @@ resource "aws_cloudfront_response_headers_policy" "tiles" {
   }
 }
 
+# The ordered cache behaviours of the distribution, in order (the first match wins; everything else, the
+# tiles, takes the default behaviour: immutable policy, uncompressed, GET/HEAD/OPTIONS). Output
+# `cdn_cache_behaviors` shows them with their TTLs; tests/ assert them.
+locals {
+  cdn_behaviors = [
+    # The pointer of every set: PREFIX/<SET>/current.json at the origin. A small JSON document: the edge
+    # may compress it.
+    {
+      path_pattern    = "*/current.json"
+      cache_policy    = "pointer"
+      compress        = true
+      allowed_methods = ["GET", "HEAD", "OPTIONS"]
+    },
+    # Region downloads (`tilepress sync`): full archives and delta packages of every set. Cached a year
+    # whatever the object says, never compressed (byte ranges must be the stored object's), GET and HEAD
+    # only. A resumed download's `If-Range: <ETag>` can only match: the object under a content-addressed
+    # key never changes, so neither does its ETag. No preflight (OPTIONS) is answered on these paths:
+    # `tilepress sync` sends none, and a browser sends none for a plain `Range: bytes=N-M` either.
+    # (A tileset named `archives` or `deltas` would have its tiles matched here too; they would still be
+    # served correctly, as immutable objects.)
+    {
+      path_pattern    = "*/archives/*"
+      cache_policy    = "downloads"
+      compress        = false
+      allowed_methods = ["GET", "HEAD"]
+    },
+    {
+      path_pattern    = "*/deltas/*"
+      cache_policy    = "downloads"
+      compress        = false
+      allowed_methods = ["GET", "HEAD"]
+    },
+    # Version records and manifests (versions/<VERSION>/version.json, manifest.zst): written once, cached
+    # like the tiles (a day to a year). Not compressed at the edge: manifest.zst is zstd already and
+    # version.json is a few hundred bytes.
+    {
+      path_pattern    = "*/versions/*"
+      cache_policy    = "immutable"
+      compress        = false
+      allowed_methods = ["GET", "HEAD", "OPTIONS"]
+    },
+  ]
+
+  cdn_cache_policies = {
+    pointer   = aws_cloudfront_cache_policy.pointer
+    downloads = aws_cloudfront_cache_policy.downloads
+    immutable = aws_cloudfront_cache_policy.immutable
+  }
+}
+
 resource "aws_cloudfront_distribution" "cdn" {
   #checkov:skip=CKV_AWS_305:No default root object on purpose: the CDN serves store keys, there is no index page, and "/" maps to the key PREFIX/ which does not exist (403). CloudFront has no s3:ListBucket, so no path can produce a listing.
   #checkov:skip=CKV_AWS_310:No origin failover: the store lives in one bucket in one region (see CKV_AWS_144 on the bucket); a failover origin would need a replica that is not kept.
@@ -165,17 +249,25 @@ resource "aws_cloudfront_distribution" "cdn" {
     response_headers_policy_id = aws_cloudfront_response_headers_policy.tiles.id
   }
 
-  # The pointer of every set: PREFIX/<SET>/current.json at the origin.
-  ordered_cache_behavior {
-    path_pattern               = "*/current.json"
-    target_origin_id           = "store"
-    viewer_protocol_policy     = "https-only"
-    allowed_methods            = ["GET", "HEAD", "OPTIONS"]
-    cached_methods             = ["GET", "HEAD"]
-    compress                   = true
-    cache_policy_id            = aws_cloudfront_cache_policy.pointer.id
-    origin_request_policy_id   = aws_cloudfront_origin_request_policy.cors.id
-    response_headers_policy_id = aws_cloudfront_response_headers_policy.tiles.id
+  # The pointer, the region downloads and the version records (local.cdn_behaviors, below); the first
+  # pattern that matches wins. Range requests need no setting on any of them: CloudFront serves a Range
+  # GET from the cached object (or the cached part of it), and on a miss forwards it to S3, which
+  # supports ranges, possibly widened, caching what comes back.
+  dynamic "ordered_cache_behavior" {
+    for_each = local.cdn_behaviors
+    content {
+      path_pattern           = ordered_cache_behavior.value.path_pattern
+      target_origin_id       = "store"
+      viewer_protocol_policy = "https-only"
+      allowed_methods        = ordered_cache_behavior.value.allowed_methods
+      cached_methods         = ["GET", "HEAD"]
+      compress               = ordered_cache_behavior.value.compress
+      cache_policy_id        = local.cdn_cache_policies[ordered_cache_behavior.value.cache_policy].id
+      # Preflights (OPTIONS) are answered by the bucket's CORS rules: forward what they need where
+      # OPTIONS is allowed.
+      origin_request_policy_id   = contains(ordered_cache_behavior.value.allowed_methods, "OPTIONS") ? aws_cloudfront_origin_request_policy.cors.id : null
+      response_headers_policy_id = aws_cloudfront_response_headers_policy.tiles.id
+    }
   }
 
   # A key that is not there (yet): S3 answers 403 (CloudFront has no ListBucket). Cache that
@@ -189,6 +281,9 @@ resource "aws_cloudfront_distribution" "cdn" {
     error_caching_min_ttl = var.error_caching_ttl_seconds
   }
 
+  # Standard logs of every request, downloads included (path, status, sc-bytes, range, edge result):
+  # the per-set and per-path breakdown that CloudWatch's distribution-wide metrics lack
+  # (docs/infra/runbooks.md, "CDN download errors").
   logging_config {
     bucket          = aws_s3_bucket.logs.bucket_domain_name
     prefix          = "cdn/"
@@ -221,4 +316,20 @@ resource "aws_cloudfront_distribution" "cdn" {
   }
 
   depends_on = [aws_s3_bucket_ownership_controls.logs, aws_s3_bucket_policy.logs]
+}
+
+# CloudFront's additional CloudWatch metrics for this distribution: error rates by status (401, 403, 404,
+# 502, 503, 504), cache hit rate and origin latency, beside the default Requests, BytesDownloaded and
+# 4xx/5xx error rates. They tell apart the causes of TilepressCdn*ErrorRate* alerts (403: a key missing or
+# KMS/OAC denied; 502/504: S3 unreachable or slow) and show whether a bytes spike reached the origin.
+# Billed as CloudWatch custom metrics; cdn_additional_metrics = false turns them off.
+resource "aws_cloudfront_monitoring_subscription" "cdn" {
+  count           = var.cdn_additional_metrics ? 1 : 0
+  distribution_id = aws_cloudfront_distribution.cdn.id
+
+  monitoring_subscription {
+    realtime_metrics_subscription_config {
+      realtime_metrics_subscription_status = "Enabled"
+    }
+  }
 }

@@ -2,7 +2,8 @@
 # bucket (logs.tf), the CDN (cdn.tf, waf.tf) and the publisher / gc roles (iam.tf).
 #
 # Key layout (DESIGN.md, "The store"): PREFIX/SET/ with SET = NAME or NAME.REGION, holding
-#   tiles/ab/<sha256>, archives/<sha256>.mbtiles, versions/<VERSION>/{manifest.zst,version.json}
+#   tiles/ab/<sha256>, archives/<sha256>.{mbtiles,pmtiles}, deltas/<BASE-VERSION>/<sha256>,
+#   versions/<VERSION>/{manifest.zst,version.json}
 #     immutable, content-addressed: cached for a year
 #   current.json        the pointer, swapped with If-Match / If-None-Match: cached seconds
 #   history/<gen>.json  one per swap, create-only, never deleted by gc

@@ -43,6 +43,32 @@ output "cdn_distribution_id" {
   value       = aws_cloudfront_distribution.cdn.id
 }
 
+output "cdn_cache_behaviors" {
+  description = "What the CDN does per viewer path pattern (the first pattern that matches wins; `default` is everything else, the tiles): cache policy, edge TTL bounds in seconds, edge compression, allowed methods."
+  value = merge(
+    {
+      for b in local.cdn_behaviors : b.path_pattern => {
+        cache_policy    = local.cdn_cache_policies[b.cache_policy].name
+        min_ttl         = local.cdn_cache_policies[b.cache_policy].min_ttl
+        default_ttl     = local.cdn_cache_policies[b.cache_policy].default_ttl
+        max_ttl         = local.cdn_cache_policies[b.cache_policy].max_ttl
+        compress        = b.compress
+        allowed_methods = sort(b.allowed_methods)
+      }
+    },
+    {
+      default = {
+        cache_policy    = aws_cloudfront_cache_policy.immutable.name
+        min_ttl         = aws_cloudfront_cache_policy.immutable.min_ttl
+        default_ttl     = aws_cloudfront_cache_policy.immutable.default_ttl
+        max_ttl         = aws_cloudfront_cache_policy.immutable.max_ttl
+        compress        = aws_cloudfront_distribution.cdn.default_cache_behavior[0].compress
+        allowed_methods = sort(aws_cloudfront_distribution.cdn.default_cache_behavior[0].allowed_methods)
+      }
+    },
+  )
+}
+
 output "publisher_role_arn" {
   description = "Role for publish, rollback, verify, versions and promote (AWS_ROLE_ARN of the CI environment)."
   value       = aws_iam_role.publisher.arn

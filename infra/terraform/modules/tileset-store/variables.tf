@@ -119,6 +119,12 @@ variable "cdn_price_class" {
   }
 }
 
+variable "cdn_additional_metrics" {
+  description = "Turn on CloudFront's additional CloudWatch metrics for the distribution (error rates by status code, cache hit rate, origin latency), billed as custom metrics. The alerts of infra/monitoring need only the default ones; these tell their causes apart."
+  type        = bool
+  default     = true
+}
+
 variable "cdn_aliases" {
   description = "Custom domain names of the CDN (e.g. tiles.example.org). Needs acm_certificate_arn."
   type        = list(string)
