@@ -3,10 +3,11 @@
 #   publisher  publish, rollback, verify, versions (and promote in production): read and write
 #              the environment's tileset sets, swap current.json (a conditional PutObject), list
 #              its own prefixes, multipart uploads. It can never delete.
-#   gc         `tilepress gc`: read and list the same sets, delete tiles/, archives/ and
-#              versions/ objects, and write each set's gc lease (gc.lock, which publishers wait
-#              for before a swap). It can write nothing else, and never delete current.json or
-#              history/.
+#   gc         `tilepress gc`: read and list the same sets, delete tiles/, archives/, deltas/
+#              and versions/ objects, write each set's gc lease (gc.lock, which publishers wait
+#              for before a swap) and its fences (current.json swapped to the same version, and
+#              that generation's history record). It can write nothing else, and never delete
+#              current.json or history/.
 #
 # Neither may delete an object version: deletes leave delete markers and the noncurrent
 # versions stay recoverable until the lifecycle rule expires them.
@@ -28,10 +29,20 @@ locals {
 
   set_object_arns = [for p in local.set_prefixes : "${aws_s3_bucket.store.arn}/${p}/*"]
   gc_lease_arns   = [for p in local.set_prefixes : "${aws_s3_bucket.store.arn}/${p}/gc.lock"]
+  # gc's fences (docs/store-protocol.md): a conditional swap of current.json to the same version one
+  # generation on (and with `previous` cleared before gc removes that version), plus the create-only
+  # history record of that generation.
+  gc_write_arns = concat(local.gc_lease_arns, flatten([
+    for p in local.set_prefixes : [
+      "${aws_s3_bucket.store.arn}/${p}/current.json",
+      "${aws_s3_bucket.store.arn}/${p}/history/*",
+    ]
+  ]))
   gc_delete_arns = flatten([
     for p in local.set_prefixes : [
       "${aws_s3_bucket.store.arn}/${p}/tiles/*",
       "${aws_s3_bucket.store.arn}/${p}/archives/*",
+      "${aws_s3_bucket.store.arn}/${p}/deltas/*",
       "${aws_s3_bucket.store.arn}/${p}/versions/*",
     ]
   ])
@@ -261,26 +272,28 @@ data "aws_iam_policy_document" "gc" {
     data.aws_iam_policy_document.encrypt_through_s3.json,
   ]
 
-  # Exactly what `tilepress gc` removes: unreferenced tiles and archives, and the manifest and
-  # record of versions no longer kept. Not current.json, not history/.
+  # Exactly what `tilepress gc` removes: unreferenced tiles, archives and deltas, and the manifest
+  # and record of versions no longer kept. Not current.json, not history/.
   statement {
     sid       = "DeleteUnreferencedObjects"
     actions   = ["s3:DeleteObject"]
     resources = local.gc_delete_arns
   }
 
-  # The lease: taken (conditional PutObject), renewed and released by gc itself.
+  # The lease (taken with a conditional PutObject, renewed and released by gc itself) and the
+  # fences: gc swaps current.json to the same version before it marks, so that no swap prepared
+  # before its lease can land, and writes that generation's history record.
   statement {
-    sid       = "WriteGcLease"
+    sid       = "WriteGcLeaseAndFences"
     actions   = ["s3:PutObject"]
-    resources = local.gc_lease_arns
+    resources = local.gc_write_arns
   }
 
   statement {
     sid           = "GcWritesNothingElse"
     effect        = "Deny"
     actions       = ["s3:PutObject"]
-    not_resources = local.gc_lease_arns
+    not_resources = local.gc_write_arns
   }
 }
 
