@@ -58,7 +58,11 @@ fn publish_cycle_through_s3() {
     valletta(dir.path(), 14.505_771_6);
     let second = run(&moto, &["publish", t, "--to", to, "--json"]);
     assert_eq!(second["diff"]["changed"], 5);
-    assert_eq!(second["objects_uploaded"], 5 + 3, "only the changed tiles, the archive, manifest and record");
+    assert_eq!(
+        second["objects_uploaded"],
+        5 + 4,
+        "only the changed tiles, the archive, manifest, record and the delta from v1"
+    );
     assert_eq!(second["previous"].as_str(), Some(v1.as_str()));
 
     let verified = run(&moto, &["verify", "valletta", "--to", to, "--json"]);
