@@ -68,15 +68,19 @@ pub fn put_deltas(
         tempfile::tempdir().map_err(|source| StoreError::Io { location: "a temporary folder".to_owned(), source })?;
     let mut written = WrittenDeltas { refs: Vec::new(), files: Vec::new(), objects: 0, bytes: 0, dir };
     for base in bases {
-        let record = match read_record(store, layout, target.set, base) {
-            Ok(record) => record,
-            Err(PublishError::UnknownVersion { .. }) => continue,
-            Err(e) => return Err(e),
-        };
-        let base_manifest = match read_manifest(store, layout, base, &record.manifest_sha256) {
-            Ok(bytes) => bytes,
-            Err(PublishError::MissingObject { .. }) => continue,
-            Err(e) => return Err(e),
+        // A base that gc removed, or whose record or manifest is damaged, gets no delta: the publish goes on
+        // (devices on it download the full archive), and the damage is said.
+        let base_objects = read_record(store, layout, target.set, base).and_then(|record| {
+            read_manifest(store, layout, base, &record.manifest_sha256).map(|manifest| (record, manifest))
+        });
+        let (record, base_manifest) = match base_objects {
+            Ok(objects) => objects,
+            Err(PublishError::UnknownVersion { .. } | PublishError::MissingObject { .. }) => continue,
+            Err(PublishError::Store(e)) => return Err(PublishError::Store(e)),
+            Err(e) => {
+                warn!(set = target.set, base = %base, error = %e, "no delta from this version: its objects are damaged");
+                continue;
+            }
         };
         let path = written.dir.path().join(format!("{base}.delta"));
         let made = delta::make_delta(
