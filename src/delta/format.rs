@@ -195,9 +195,8 @@ impl DeltaReader<File> {
 
 impl<R: Read> DeltaReader<R> {
     pub fn new(name: String, reader: R) -> Result<DeltaReader<R>, DeltaError> {
-        let input = zstd::Decoder::new(reader).map_err(|source| DeltaError::Io { name: name.clone(), source })?;
+        let mut input = zstd::Decoder::new(reader).map_err(|source| DeltaError::Io { name: name.clone(), source })?;
         let mut hasher = Sha256::new();
-        let mut input = input;
         let mut preamble = [0u8; 12];
         read_exact(&mut input, &mut preamble, &name, "the preamble")?;
         hasher.update(preamble);
@@ -342,7 +341,7 @@ fn io_error(e: std::io::Error, name: &str, what: &str) -> DeltaError {
     match e.kind() {
         ErrorKind::UnexpectedEof => DeltaError::Truncated { name: name.to_owned(), detail: format!("ends in {what}") },
         // zstd reports a damaged frame (its checksum, its blocks) as invalid data.
-        ErrorKind::InvalidData | ErrorKind::Other => {
+        ErrorKind::InvalidData | ErrorKind::InvalidInput | ErrorKind::Other => {
             DeltaError::Corrupt { name: name.to_owned(), detail: format!("{what}: {e}") }
         }
         _ => DeltaError::Io { name: name.to_owned(), source: e },
