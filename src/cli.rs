@@ -61,6 +61,42 @@ pub enum Command {
     Promote(PromoteArgs),
     /// Lay the PNG tiles of one zoom of a raster MBTiles side by side in one PNG, to look at a build.
     Mosaic(MosaicArgs),
+    /// Keep a device's file of a published set current: fetch the delta from the version it holds (or the whole
+    /// archive), resume dropped downloads, verify every tile, then swap the file in with one rename.
+    Sync(SyncArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Where the set is published: the CDN or web server in front of a store (https://HOST/PREFIX), or the store
+    /// itself (file://DIR, s3://BUCKET/PREFIX).
+    pub source: String,
+    /// The published set: NAME or NAME.REGION.
+    pub set: String,
+    /// The device's file, `.mbtiles` or `.pmtiles`; replaced only by a complete, verified file.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Cap the download rate: bytes per second, with k, M or G (1024 multiples), e.g. 200k.
+    #[arg(long, value_parser = tilepress::sync::parse_rate)]
+    pub limit_rate: Option<u64>,
+    /// Retries after a failed request or a dropped transfer that made no progress.
+    #[arg(long, default_value_t = 10)]
+    pub retries: u32,
+    /// Seconds without a byte before a request counts as failed.
+    #[arg(long, default_value_t = 30)]
+    pub timeout: u64,
+    /// Always fetch the whole archive, never a delta.
+    #[arg(long)]
+    pub no_delta: bool,
+    /// S3 endpoint for an s3:// source on an S3-compatible server (overrides AWS_ENDPOINT_URL).
+    #[arg(long)]
+    pub endpoint: Option<String>,
+    /// No progress bar, even on a terminal.
+    #[arg(long)]
+    pub no_progress: bool,
+    /// Print the report as one JSON object.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

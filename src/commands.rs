@@ -14,6 +14,8 @@ use std::path::PathBuf;
 
 use serde_json::json;
 
+pub mod sync;
+
 use crate::cli::{
     BuildArgs, Command, DiffArgs, GcArgs, ManifestArgs, MosaicArgs, PromoteArgs, PublishArgs, RollbackArgs, SetArgs,
     VerifyArgs,
@@ -42,6 +44,7 @@ pub fn metrics_for(command: &Command) -> RunMetrics {
         Command::Gc(a) => RunMetrics::for_set(&a.target.set, if a.dry_run { "gc-dry-run" } else { "gc" }),
         Command::Promote(a) => RunMetrics::for_set(&a.set, if a.dry_run { "promote-dry-run" } else { "promote" }),
         Command::Mosaic(a) => RunMetrics::new(&stem(&a.mbtiles), None, "mosaic"),
+        Command::Sync(a) => RunMetrics::for_set(&a.set, "sync"),
     }
 }
 

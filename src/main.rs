@@ -18,6 +18,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(&cli);
     let started = Instant::now();
+    // sync writes a device's metrics file of its own (tilepress_sync_*), not the batch commands' one.
+    if let Command::Sync(args) = cli.command {
+        return ExitCode::from(commands::sync::run(args, cli.metrics_file.as_deref()));
+    }
     let mut metrics = commands::metrics_for(&cli.command);
     let command = cli.command;
     let (code, failed_stage) = match command {
@@ -30,6 +34,8 @@ fn main() -> ExitCode {
         Command::Gc(args) => exit(commands::gc(args, &mut metrics), &metrics),
         Command::Promote(args) => exit(commands::promote(args, &mut metrics), &metrics),
         Command::Mosaic(args) => exit(commands::mosaic(args), &metrics),
+        // Returned above, with its own metrics file; kept here so the match stays exhaustive.
+        Command::Sync(args) => (ExitCode::from(commands::sync::run(args, None)), None),
         Command::Verify(args) => match commands::verify(args, &mut metrics) {
             Ok(true) => (ExitCode::SUCCESS, None),
             Ok(false) => (ExitCode::from(8), Some("verify")),

@@ -6,9 +6,12 @@
 //! describe the last run; the `_total` counters (failures, pointer swaps, rollbacks) and
 //! `tilepress_last_success_timestamp_seconds` are carried forward from the metrics file the previous run left,
 //! so a textfile collector sees them grow across runs. The names are listed in [`FAMILIES`] and in
-//! `docs/infra/config.md`.
+//! `docs/infra/config.md`. A device's `tilepress sync` writes a file of its own kind ([`SyncMetrics`], labelled
+//! by `set` only); both render through [`Exposition`] (`text.rs`).
 
-use std::collections::BTreeMap;
+mod sync;
+mod text;
+
 use std::fmt::Write as _;
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -16,8 +19,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use crate::BuildSummary;
 use crate::publish::{DiffSummary, DrillReport, DrillStep, PromoteReport, PublishReport};
 
+pub use sync::{SYNC_FAMILIES, SyncMetrics};
+pub use text::{Exposition, Family, Samples, escape, parse_samples};
+
 /// Every metric family: name, type, help.
-pub const FAMILIES: &[(&str, &str, &str)] = &[
+pub const FAMILIES: &[Family] = &[
     ("tilepress_run_success", "gauge", "1 if the last run of the command succeeded, 0 if it failed."),
     ("tilepress_run_timestamp_seconds", "gauge", "Unix time at which the last run ended."),
     ("tilepress_run_duration_seconds", "gauge", "Wall time of the last run."),
@@ -58,6 +64,10 @@ pub const FAMILIES: &[(&str, &str, &str)] = &[
 /// Families whose previous values are carried into the next file.
 const CARRIED: &[&str] = &["tilepress_failures_total", "tilepress_pointer_swaps_total", "tilepress_rollbacks_total"];
 
+/// The batch commands' metrics file.
+const RUN: Exposition =
+    Exposition { families: FAMILIES, carried: CARRIED, kept: &["tilepress_last_success_timestamp_seconds"] };
+
 /// The metrics of one run of one command.
 #[derive(Debug, Clone)]
 pub struct RunMetrics {
@@ -65,7 +75,7 @@ pub struct RunMetrics {
     region: String,
     command: String,
     /// `name{labels}` → value, in family order then label order.
-    samples: BTreeMap<(usize, String), f64>,
+    samples: Samples,
 }
 
 impl RunMetrics {
@@ -76,7 +86,7 @@ impl RunMetrics {
             tileset: tileset.to_owned(),
             region: region.unwrap_or("all").to_owned(),
             command: command.to_owned(),
-            samples: BTreeMap::new(),
+            samples: Samples::new(),
         }
     }
 
@@ -114,10 +124,7 @@ impl RunMetrics {
     }
 
     fn key(&self, name: &str, extra: &[(&str, &str)]) -> Option<(usize, String)> {
-        let Some(index) = FAMILIES.iter().position(|(n, _, _)| *n == name) else {
-            debug_assert!(false, "unknown metric {name}");
-            return None;
-        };
+        let index = RUN.index(name)?;
         let mut labels = format!(
             "tileset=\"{}\",region=\"{}\",command=\"{}\"",
             escape(&self.tileset),
@@ -233,43 +240,12 @@ impl RunMetrics {
 
     /// The text exposition, with the carried series of `previous` (an earlier file's text) merged in.
     pub fn render(&self, previous: Option<&str>) -> String {
-        let mut samples = self.samples.clone();
-        for (key, value) in previous.map(parse_samples).unwrap_or_default() {
-            let family = key.split('{').next().unwrap_or_default();
-            let Some(index) = FAMILIES.iter().position(|(n, _, _)| *n == family) else { continue };
-            if CARRIED.contains(&family) {
-                *samples.entry((index, key)).or_insert(0.0) += value;
-            } else if family == "tilepress_last_success_timestamp_seconds" {
-                samples.entry((index, key)).or_insert(value);
-            }
-        }
-        let mut out = String::new();
-        let mut current = usize::MAX;
-        for ((index, key), value) in &samples {
-            if *index != current {
-                let (name, kind, help) = FAMILIES[*index];
-                let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-                current = *index;
-            }
-            let _ = writeln!(out, "{key} {value}");
-        }
-        out
+        RUN.render(&self.samples, previous)
     }
 
-    /// Writes the metrics file: the previous file's carried series merged in, written to a temp file beside it
-    /// and renamed into place (a collector never reads half a file).
+    /// Writes the metrics file (temp file, then rename), the previous file's carried series merged in.
     pub fn write_file(&self, path: &Path) -> std::io::Result<()> {
-        let previous = std::fs::read_to_string(path).ok();
-        let text = self.render(previous.as_deref());
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)?;
-        }
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let temp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
-        std::fs::write(&temp, text)?;
-        std::fs::rename(&temp, path).inspect_err(|_| {
-            let _ = std::fs::remove_file(&temp);
-        })
+        RUN.write_file(&self.samples, path)
     }
 
     /// Pushes this run's metrics to a Pushgateway (`PUT URL/metrics/job/tilepress/tileset/T/region/R/command/C`:
@@ -292,21 +268,6 @@ impl RunMetrics {
             .map(|_| ())
             .map_err(|e| format!("{}: {e}", redact_url(gateway)))
     }
-}
-
-/// `name{labels} value` lines of a text exposition (comments and malformed lines are ignored).
-fn parse_samples(text: &str) -> Vec<(String, f64)> {
-    text.lines()
-        .filter(|line| !line.starts_with('#'))
-        .filter_map(|line| {
-            let (key, value) = line.rsplit_once(' ')?;
-            Some((key.to_owned(), value.parse().ok()?))
-        })
-        .collect()
-}
-
-fn escape(value: &str) -> String {
-    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 
 /// A label value as a Pushgateway URL path segment (names here are letters, digits, `.`, `_`, `-`).
