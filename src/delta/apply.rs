@@ -5,9 +5,11 @@
 use std::path::Path;
 
 use md5::{Digest, Md5};
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
+use sha2::Sha256;
 
-use super::{DeltaError, DeltaReader};
+use super::patch::apply_patch;
+use super::{DeltaError, DeltaReader, DeltaTile};
 use crate::manifest::manifest_of_mbtiles;
 
 /// What an apply did.
@@ -84,7 +86,18 @@ fn apply(base: &Path, delta: &Path, out: &Path) -> Result<AppliedDelta, DeltaErr
         let mut put = tx.prepare(put_sql).map_err(sqlite)?;
         let mut image =
             tx.prepare("INSERT OR IGNORE INTO images (tile_id, tile_data) VALUES (?1, ?2)").map_err(sqlite)?;
-        while let Some(t) = reader.next_put()? {
+        let mut stored = tx
+            .prepare("SELECT tile_data FROM tiles WHERE zoom_level = ?1 AND tile_column = ?2 AND tile_row = ?3")
+            .map_err(sqlite)?;
+        while let Some(mut t) = reader.next_put()? {
+            if let Some(base_sha256) = t.patch_of {
+                let base: Option<Vec<u8>> = stored
+                    .query_row(params![t.tile.z, t.tile.x, t.tile.tms_row()], |r| r.get(0))
+                    .optional()
+                    .map_err(sqlite)?;
+                t.data = rebuild(&t, base_sha256, base.as_deref())
+                    .map_err(|detail| DeltaError::Corrupt { name: reader.name().to_owned(), detail })?;
+            }
             if normalized {
                 let id = hex::encode_upper(Md5::digest(&t.data));
                 image.execute(params![id, t.data]).map_err(sqlite)?;
@@ -115,4 +128,20 @@ fn apply(base: &Path, delta: &Path, out: &Path) -> Result<AppliedDelta, DeltaErr
         });
     }
     Ok(AppliedDelta { puts: header.puts, removes: header.removes, manifest_sha256: result })
+}
+
+/// The stored bytes of a patched tile, from the base file's tile at its address (which must be the one the
+/// patch was made against), checked against the target's SHA-256. A mismatch means a damaged delta, or a
+/// device whose gzip differs from the publisher's: either way the delta cannot be used.
+fn rebuild(t: &DeltaTile, base_sha256: [u8; 32], base: Option<&[u8]>) -> Result<Vec<u8>, String> {
+    let tile = t.tile;
+    let base = base.ok_or_else(|| format!("tile {tile}: a patch for a tile the file lacks"))?;
+    if <[u8; 32]>::from(Sha256::digest(base)) != base_sha256 {
+        return Err(format!("tile {tile}: the file's tile is not the one the patch was made against"));
+    }
+    let data = apply_patch(base, &t.data).map_err(|detail| format!("tile {tile}: {detail}"))?;
+    if <[u8; 32]>::from(Sha256::digest(&data)) != t.sha256 {
+        return Err(format!("tile {tile}: the patched tile does not match its checksum"));
+    }
+    Ok(data)
 }

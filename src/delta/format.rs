@@ -19,8 +19,11 @@ use crate::tiling::TileId;
 pub const MAGIC: &[u8; 4] = b"TPDL";
 /// Last bytes of the uncompressed stream.
 pub const END_MAGIC: &[u8; 4] = b"TPDE";
-/// The format version this tilepress writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The format version this tilepress writes; it also reads version 1 (put records without an encoding byte).
+pub const FORMAT_VERSION: u32 = 2;
+/// Put-record encodings (version 2): the stored bytes, or a patch against the base's tile ([`super::patch`]).
+const ENCODING_BYTES: u8 = 0;
+const ENCODING_PATCH: u8 = 1;
 /// The tag byte that starts the footer.
 const FOOTER_TAG: u8 = 0xFF;
 const ZSTD_LEVEL: i32 = 3;
@@ -29,12 +32,14 @@ const MAX_HEADER_BYTES: u32 = 16 << 20;
 /// A tile larger than this is taken as corruption (the build's caps are far below it).
 const MAX_TILE_BYTES: u32 = 64 << 20;
 
-/// One tile a delta puts: its address, bytes and their SHA-256 (checked when read).
+/// One tile a delta puts: its address, the SHA-256 of its stored bytes, and either those bytes (checked when
+/// read) or, with `patch_of`, a patch against the base's tile of that SHA-256 (checked once rebuilt).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeltaTile {
     pub tile: TileId,
     pub sha256: [u8; 32],
     pub data: Vec<u8>,
+    pub patch_of: Option<[u8; 32]>,
 }
 
 /// Writes a delta to a temporary file beside `path`, moved into place by [`DeltaWriter::finish`]. The removed
@@ -115,8 +120,30 @@ impl DeltaWriter {
         self.write(&tile_bytes(tile))
     }
 
-    /// Adds a tile that is new or changed in the target.
+    /// Adds a tile that is new or changed in the target, whole.
     pub fn put(&mut self, tile: TileId, data: &[u8]) -> Result<(), DeltaError> {
+        self.put_record(tile, &Sha256::digest(data).into(), None, data)
+    }
+
+    /// Adds a changed tile as a patch against the base's tile `base_sha256` ([`super::patch::make_patch`]);
+    /// `sha256` is the target tile's.
+    pub fn put_patch(
+        &mut self,
+        tile: TileId,
+        sha256: &[u8; 32],
+        base_sha256: &[u8; 32],
+        patch: &[u8],
+    ) -> Result<(), DeltaError> {
+        self.put_record(tile, sha256, Some(base_sha256), patch)
+    }
+
+    fn put_record(
+        &mut self,
+        tile: TileId,
+        sha256: &[u8; 32],
+        base_sha256: Option<&[u8; 32]>,
+        data: &[u8],
+    ) -> Result<(), DeltaError> {
         if self.removed < self.header.removes || self.put == self.header.puts {
             return Err(DeltaError::Tile {
                 tile,
@@ -130,8 +157,12 @@ impl DeltaWriter {
         self.order(tile)?;
         self.put += 1;
         self.write(&tile_bytes(tile))?;
+        self.write(&[if base_sha256.is_some() { ENCODING_PATCH } else { ENCODING_BYTES }])?;
         self.write(&size.to_le_bytes())?;
-        self.write(&Sha256::digest(data))?;
+        self.write(sha256)?;
+        if let Some(base) = base_sha256 {
+            self.write(base)?;
+        }
         self.write(data)
     }
 
@@ -179,6 +210,7 @@ pub struct DeltaReader<R: Read> {
     input: zstd::Decoder<'static, BufReader<R>>,
     hasher: Sha256,
     header: DeltaHeader,
+    version: u32,
     removed: u64,
     put: u64,
     last: Option<TileId>,
@@ -204,7 +236,7 @@ impl<R: Read> DeltaReader<R> {
             return Err(DeltaError::NotADelta { name });
         }
         let version = u32::from_le_bytes([preamble[4], preamble[5], preamble[6], preamble[7]]);
-        if version != FORMAT_VERSION {
+        if !(1..=FORMAT_VERSION).contains(&version) {
             return Err(DeltaError::UnsupportedVersion { name, version });
         }
         let len = u32::from_le_bytes([preamble[8], preamble[9], preamble[10], preamble[11]]);
@@ -216,7 +248,8 @@ impl<R: Read> DeltaReader<R> {
         hasher.update(&json);
         let header: DeltaHeader = serde_json::from_slice(&json)
             .map_err(|e| DeltaError::Corrupt { name: name.clone(), detail: format!("header: {e}") })?;
-        let mut reader = DeltaReader { name, input, hasher, header, removed: 0, put: 0, last: None, done: false };
+        let mut reader =
+            DeltaReader { name, input, hasher, header, version, removed: 0, put: 0, last: None, done: false };
         if reader.header.removes == 0 && reader.header.puts == 0 {
             reader.read_footer()?;
         }
@@ -267,7 +300,8 @@ impl<R: Read> DeltaReader<R> {
         Ok(Some(tile))
     }
 
-    /// The next put tile (its bytes checked against its SHA-256), or `None` after the footer has been checked.
+    /// The next put tile (whole bytes checked against its SHA-256; a patch is checked by whoever rebuilds it), or
+    /// `None` after the footer has been checked.
     /// Call only once [`DeltaReader::next_removed`] has returned `None`.
     pub fn next_put(&mut self) -> Result<Option<DeltaTile>, DeltaError> {
         if self.removed < self.header.removes {
@@ -280,6 +314,16 @@ impl<R: Read> DeltaReader<R> {
             return Ok(None);
         }
         let tile = self.read_tile("put tile")?;
+        let mut encoding = [ENCODING_BYTES];
+        if self.version >= 2 {
+            self.read(&mut encoding, "a tile encoding")?;
+        }
+        if !matches!(encoding[0], ENCODING_BYTES | ENCODING_PATCH) {
+            return Err(DeltaError::Corrupt {
+                name: self.name.clone(),
+                detail: format!("tile {tile}: unknown encoding {}", encoding[0]),
+            });
+        }
         let mut size = [0u8; 4];
         self.read(&mut size, "a tile size")?;
         let size = u32::from_le_bytes(size);
@@ -291,9 +335,16 @@ impl<R: Read> DeltaReader<R> {
         }
         let mut sha256 = [0u8; 32];
         self.read(&mut sha256, "a tile hash")?;
+        let patch_of = if encoding[0] == ENCODING_PATCH {
+            let mut base = [0u8; 32];
+            self.read(&mut base, "a base tile hash")?;
+            Some(base)
+        } else {
+            None
+        };
         let mut data = vec![0u8; size as usize];
         self.read(&mut data, "tile bytes")?;
-        if <[u8; 32]>::from(Sha256::digest(&data)) != sha256 {
+        if patch_of.is_none() && <[u8; 32]>::from(Sha256::digest(&data)) != sha256 {
             return Err(DeltaError::Corrupt {
                 name: self.name.clone(),
                 detail: format!("tile {tile}: checksum mismatch"),
@@ -303,7 +354,7 @@ impl<R: Read> DeltaReader<R> {
         if self.put == self.header.puts {
             self.read_footer()?;
         }
-        Ok(Some(DeltaTile { tile, sha256, data }))
+        Ok(Some(DeltaTile { tile, sha256, data, patch_of }))
     }
 
     fn read_footer(&mut self) -> Result<(), DeltaError> {

@@ -3,12 +3,13 @@
 //! the SHA-256 of both manifests, so it is refused against any other base. Byte layout: `docs/delta.md`.
 //!
 //! The rooms: `format` (the file, written and read with every check), `make` (a delta from two manifests and
-//! the target MBTiles, for publish), `apply` (a delta applied to a copy of a base MBTiles, checked against
-//! the target manifest, for sync).
+//! the target MBTiles, for publish), `patch` (a changed vector tile as a zstd patch against the base's tile),
+//! `apply` (a delta applied to a copy of a base MBTiles, checked against the target manifest, for sync).
 
 mod apply;
 mod format;
 mod make;
+mod patch;
 
 use std::path::PathBuf;
 
@@ -16,7 +17,8 @@ use serde::{Deserialize, Serialize};
 
 pub use apply::{AppliedDelta, apply_to_mbtiles, mbtiles_manifest_sha256};
 pub use format::{DeltaReader, DeltaTile, DeltaWriter, FORMAT_VERSION};
-pub use make::{MadeDelta, Side, make_delta};
+pub use make::{BaseTiles, MadeDelta, Side, make_delta};
+pub use patch::{apply_patch, make_patch};
 
 use crate::archive::ArchiveError;
 use crate::manifest::ManifestError;

@@ -56,6 +56,16 @@ pub struct DeltaTarget<'a> {
     pub archive_bytes: u64,
 }
 
+/// A base tile to patch against, from the store by its content address; checked, and `None` (the tile then
+/// goes whole) if it is missing, damaged or cannot be read.
+fn stored_tile(store: &dyn Store, layout: &Layout, sha256: &[u8; 32]) -> Option<Vec<u8>> {
+    let (data, _) = store.get(&layout.tile(&hex::encode(sha256)), MAX_TILE_BYTES).ok()??;
+    (crate::manifest::sha256(&data) == *sha256).then_some(data)
+}
+
+/// The largest tile fetched to patch against.
+const MAX_TILE_BYTES: u64 = 64 << 20;
+
 /// Writes and uploads the deltas from each of `bases` to `target`; returns what the version record lists and
 /// the objects and bytes uploaded.
 pub fn put_deltas(
@@ -88,6 +98,7 @@ pub fn put_deltas(
             &Side { version: base, manifest_sha256: &record.manifest_sha256, manifest: &base_manifest },
             &Side { version: target.version, manifest_sha256: target.manifest_sha256, manifest: target.manifest },
             target.mbtiles,
+            &|sha| stored_tile(store, layout, sha),
             &path,
         )?;
         if made.bytes >= target.archive_bytes {
