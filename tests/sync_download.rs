@@ -119,7 +119,7 @@ fn a_download_resumes_after_the_process_died() {
     let expect = object(dir.path(), "s/a", size, 4);
     let server = HttpServer::start(dir.path());
     // Throttled, so that the server is not far ahead of what the dying client wrote.
-    server.set(&server.knobs.rate, 8 * MIB);
+    server.set(&server.knobs.rate, MIB);
     let source = Source::parse(&server.url, None).expect("source");
     let dest = dir.path().join("out");
     die_at(Some(&server), &source, "s/a", &dest, &expect, 2 * MIB);

@@ -122,7 +122,8 @@ fn serve(stream: TcpStream, root: &Path, knobs: &Knobs) -> std::io::Result<()> {
     let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
     let last_modified = http_date(modified.and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map_or(0, |d| d.as_secs()));
     let len = data.len() as u64;
-    let base = vec![("ETag", etag.clone()), ("Last-Modified", last_modified.clone()), ("Accept-Ranges", "bytes".into())];
+    let base =
+        vec![("ETag", etag.clone()), ("Last-Modified", last_modified.clone()), ("Accept-Ranges", "bytes".into())];
     // If-Range: the range only if the validator still matches (strong comparison), else the whole object.
     let if_range_ok = get("if-range").is_none_or(|v| v == etag || v == last_modified);
     let (status, start, end) = match range.as_deref().and_then(|r| parse_range(r, len)).filter(|_| if_range_ok) {
@@ -155,7 +156,8 @@ fn send_body(out: &mut TcpStream, body: &[u8], knobs: &Knobs) -> std::io::Result
     for piece in body.chunks(chunk) {
         // Read per chunk: a knob changed mid-body takes effect at once.
         let (limit, rate) = (knobs.drop_every.load(Ordering::Relaxed), knobs.rate.load(Ordering::Relaxed));
-        let piece = if limit > 0 { &piece[..piece.len().min(limit.saturating_sub(sent).max(1) as usize)] } else { piece };
+        let piece =
+            if limit > 0 { &piece[..piece.len().min(limit.saturating_sub(sent).max(1) as usize)] } else { piece };
         out.write_all(piece)?;
         sent += piece.len() as u64;
         knobs.bytes_sent.fetch_add(piece.len() as u64, Ordering::Relaxed);
