@@ -19,6 +19,7 @@ pub mod pipeline;
 pub mod publish;
 pub mod render;
 pub mod source;
+pub mod sync;
 pub mod tiling;
 
 mod error;

@@ -40,6 +40,7 @@ pub use gc::{GcReport, GcRequest, gc, parse_grace};
 pub use promote::{PromoteReport, PromoteRequest, promote};
 pub use records::{DeltaRef, DiffSummary, HistoryRecord, Layout, Pointer, VersionRecord, check_set_name};
 pub use rollback::{RollbackReport, rollback, rollback_expecting};
+pub(crate) use store::check_key;
 pub use store::{Condition, Listed, PutOptions, Store, StoreError, open, open_with_endpoint};
 pub use upload::{PublishReport, PublishRequest, publish};
 pub use verify::{VerifyReport, verify};

@@ -9,6 +9,7 @@ use rusqlite::Connection;
 use serde_json::{Value, json};
 
 pub mod fault_proxy;
+pub mod http;
 pub mod k8s;
 pub mod prom;
 pub mod pushgateway;
