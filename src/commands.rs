@@ -15,8 +15,8 @@ use std::path::PathBuf;
 use serde_json::json;
 
 use crate::cli::{
-    BuildArgs, Command, ConvertArgs, DiffArgs, GcArgs, ManifestArgs, MosaicArgs, PromoteArgs, PublishArgs, RollbackArgs, SetArgs,
-    VerifyArgs,
+    BuildArgs, Command, ConvertArgs, DiffArgs, GcArgs, ManifestArgs, MosaicArgs, PromoteArgs, PublishArgs,
+    RollbackArgs, SetArgs, VerifyArgs,
 };
 use tilepress::manifest::{self, Change, ManifestReader};
 use tilepress::metrics::RunMetrics;
@@ -98,7 +98,12 @@ pub fn convert(args: ConvertArgs) -> tilepress::Result<()> {
         say!("  tiles   {} ({} distinct)", summary.tiles, summary.unique_tiles);
         say!("  bytes   {}", summary.bytes);
         if let Some(p) = &summary.pmtiles {
-            say!("  pmtiles {} directory entries, {} leaf directories, sha256 {}", p.tile_entries, p.leaf_directories, p.sha256);
+            say!(
+                "  pmtiles {} directory entries, {} leaf directories, sha256 {}",
+                p.tile_entries,
+                p.leaf_directories,
+                p.sha256
+            );
         }
     }
     Ok(())

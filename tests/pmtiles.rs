@@ -55,8 +55,7 @@ fn the_default_build_converts_both_ways_and_python_reads_every_tile() {
 
     // The reference reader sees every tile, byte for byte, and the header we meant.
     let probe = pmtiles_probe(&["all", s(&pmtiles)]);
-    let theirs: BTreeMap<String, String> =
-        serde_json::from_value(probe["tiles"].clone()).expect("tiles map");
+    let theirs: BTreeMap<String, String> = serde_json::from_value(probe["tiles"].clone()).expect("tiles map");
     let ours = mbtiles_tiles(&mbtiles);
     assert_eq!(theirs, ours);
     let h = &probe["header"];
@@ -180,7 +179,7 @@ fn a_million_tiles_need_leaf_directories_and_read_back() {
     let mut count = 0u64;
     reader
         .for_each_tile(|tile, data| {
-            if tile.z == 10 && count % 4099 == 0 {
+            if tile.z == 10 && count.is_multiple_of(4099) {
                 assert_eq!(data, payload(tile.x, tile.y).as_slice());
             }
             count += 1;
@@ -217,7 +216,11 @@ fn converting_a_damaged_pmtiles_fails_with_exit_5_naming_it_and_leaves_nothing()
         assert_eq!(out.status.code(), Some(5), "{name}: {stderr}");
         assert!(stderr.contains(name), "{name}: {stderr}");
         assert!(!out_path.exists(), "{name}: nothing left behind");
-        let leftovers = std::fs::read_dir(dir.path()).expect("ls").filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().starts_with('.')).count();
+        let leftovers = std::fs::read_dir(dir.path())
+            .expect("ls")
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().starts_with('.'))
+            .count();
         assert_eq!(leftovers, 0, "{name}: no temporary file left");
         let manifest = tilepress(&["manifest", s(&bad), "-o", s(&dir.path().join("x.zst"))]);
         assert_eq!(manifest.status.code(), Some(5), "{name}");

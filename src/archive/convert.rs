@@ -28,7 +28,8 @@ pub struct ConvertSummary {
 
 /// Converts `input` into `output`, each format told by its extension (the input's also by its first bytes).
 pub fn convert(input: &Path, output: &Path) -> Result<ConvertSummary, ArchiveError> {
-    let to = ArchiveKind::of_extension(output).ok_or_else(|| ArchiveError::UnknownFormat { path: output.to_owned() })?;
+    let to =
+        ArchiveKind::of_extension(output).ok_or_else(|| ArchiveError::UnknownFormat { path: output.to_owned() })?;
     if output.exists() && std::fs::canonicalize(input).ok() == std::fs::canonicalize(output).ok() {
         return Err(ArchiveError::Io {
             path: output.to_owned(),

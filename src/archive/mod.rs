@@ -18,10 +18,10 @@ mod reader;
 
 use std::path::PathBuf;
 
-pub use mbtiles::{ArchiveSummary, FinishedMbtiles, MbtilesWriter, TileBlob, TileSender};
-pub use metadata::{FieldType, Metadata, VectorLayer};
 pub use any::{ArchiveKind, ArchiveReader};
 pub use convert::{ConvertSummary, convert, write_pmtiles_from_mbtiles};
+pub use mbtiles::{ArchiveSummary, FinishedMbtiles, MbtilesWriter, TileBlob, TileSender};
+pub use metadata::{FieldType, Metadata, VectorLayer};
 pub use pmtiles::{PmtilesReader, PmtilesSummary, PmtilesWriter};
 pub use reader::{MbtilesReader, StoredTile};
 

@@ -116,11 +116,13 @@ pub fn manifest_of_archive(archive: &Path, output: &Path) -> Result<ManifestInfo
                 sha
             }
         };
-        let size = u32::try_from(data.len())
-            .map_err(|_| ManifestError::Mbtiles { name: name.clone(), detail: format!("tile {tile} is larger than 4 GiB") })?;
+        let size = u32::try_from(data.len()).map_err(|_| ManifestError::Mbtiles {
+            name: name.clone(),
+            detail: format!("tile {tile} is larger than 4 GiB"),
+        })?;
         entries.push(Entry { tile, size, sha256: sha });
         Ok::<(), ManifestError>(())
     })?;
     entries.sort_unstable_by_key(|e| e.tile);
-    super::write_manifest(output, &header, entries.into_iter())
+    super::write_manifest(output, &header, entries)
 }

@@ -19,8 +19,7 @@ use super::objects::{checked, read_live, read_manifest, read_record, version_or_
 use super::pointer::{Target, read_pointer, swap};
 use super::records::DiffSummary;
 use super::store::{
-    PMTILES_TYPE,
-    HashingWriter, MAX_SMALL_OBJECT, MAX_TILE, PutOptions, Store, StoreError, immutable, put_immutable,
+    HashingWriter, MAX_SMALL_OBJECT, MAX_TILE, PMTILES_TYPE, PutOptions, Store, StoreError, immutable, put_immutable,
 };
 use super::tiles::{put_tile, tile_put_options};
 use super::verify::verify;

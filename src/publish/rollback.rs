@@ -68,7 +68,9 @@ pub fn rollback_expecting(
         let record = read_record(store, &layout, set, &target)?;
         // One GET and a hash: a damaged or swapped manifest is refused, whatever the size of the set.
         let manifest = read_manifest(store, &layout, &target, &record.manifest_sha256)?;
-        for archive in std::iter::once(layout.archive(&record.archive_sha256)).chain(record.pmtiles(&layout).map(|(k, _)| k)) {
+        for archive in
+            std::iter::once(layout.archive(&record.archive_sha256)).chain(record.pmtiles(&layout).map(|(k, _)| k))
+        {
             if store.head(&archive)?.is_none() {
                 return Err(PublishError::MissingObject { key: archive });
             }

@@ -26,7 +26,9 @@ pub fn decompress(data: &[u8], compression: Compression, limit: u64) -> Result<V
     let read = match compression {
         Compression::None => return Ok(data.to_vec()),
         Compression::Gzip => flate2::read::GzDecoder::new(data).take(limit + 1).read_to_end(&mut out),
-        Compression::Zstd => zstd::stream::read::Decoder::new(data).and_then(|d| d.take(limit + 1).read_to_end(&mut out)),
+        Compression::Zstd => {
+            zstd::stream::read::Decoder::new(data).and_then(|d| d.take(limit + 1).read_to_end(&mut out))
+        }
         other => return Err(FormatError::Unsupported(format!("internal compression {other:?}"))),
     };
     read.map_err(|e| FormatError::Malformed(format!("cannot decompress a directory or the metadata: {e}")))?;

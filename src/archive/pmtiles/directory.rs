@@ -150,7 +150,12 @@ fn with_leaves(entries: &[Entry], leaf_size: usize, compression: Compression) ->
     let mut root = Vec::new();
     for chunk in entries.chunks(leaf_size.max(1)) {
         let leaf = compress(&serialize(chunk), compression);
-        root.push(Entry { tile_id: chunk[0].tile_id, offset: leaves.len() as u64, length: leaf.len() as u32, run_length: 0 });
+        root.push(Entry {
+            tile_id: chunk[0].tile_id,
+            offset: leaves.len() as u64,
+            length: leaf.len() as u32,
+            run_length: 0,
+        });
         leaves.extend_from_slice(&leaf);
     }
     Directories { root: compress(&serialize(&root), compression), leaves, leaf_count: root.len() }

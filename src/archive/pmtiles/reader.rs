@@ -119,8 +119,8 @@ impl PmtilesReader {
         for entry in self.entries()? {
             let data = self.tile_bytes(&entry)?;
             for id in entry.tile_id..entry.tile_id + u64::from(entry.run_length) {
-                let tile = hilbert::tile_of(id)
-                    .ok_or_else(|| self.malformed(format!("tile id {id} lies beyond zoom 30")))?;
+                let tile =
+                    hilbert::tile_of(id).ok_or_else(|| self.malformed(format!("tile id {id} lies beyond zoom 30")))?;
                 f(tile, &data)?;
             }
         }
@@ -131,7 +131,9 @@ impl PmtilesReader {
         for entry in dir {
             if entry.run_length == 0 {
                 if depth >= MAX_DEPTH {
-                    return Err(self.malformed(format!("leaf directories nest deeper than {MAX_DEPTH} levels (a loop?)")));
+                    return Err(
+                        self.malformed(format!("leaf directories nest deeper than {MAX_DEPTH} levels (a loop?)"))
+                    );
                 }
                 let leaf = self.leaf(entry)?;
                 self.collect(&leaf, depth + 1, out)?;
@@ -141,9 +143,13 @@ impl PmtilesReader {
             if let Some(last) = out.last()
                 && last.tile_id + u64::from(last.run_length) > entry.tile_id
             {
-                return Err(self.malformed(format!("directory entries overlap or go back at tile id {}", entry.tile_id)));
+                return Err(
+                    self.malformed(format!("directory entries overlap or go back at tile id {}", entry.tile_id))
+                );
             }
-            if end.is_none() || entry.offset.checked_add(u64::from(entry.length)).is_none_or(|e| e > self.header.data_length) {
+            if end.is_none()
+                || entry.offset.checked_add(u64::from(entry.length)).is_none_or(|e| e > self.header.data_length)
+            {
                 return Err(self.malformed(format!(
                     "tile id {}: {} bytes at {} lie outside the tile data ({} bytes)",
                     entry.tile_id, entry.length, entry.offset, self.header.data_length
@@ -182,7 +188,9 @@ impl PmtilesReader {
     fn read(&self, offset: u64, length: u64) -> Result<Vec<u8>, ArchiveError> {
         let length = usize::try_from(length).map_err(|_| self.malformed("a section over the address space".into()))?;
         let mut buf = vec![0u8; length];
-        self.file.read_exact_at(&mut buf, offset).map_err(|source| ArchiveError::Io { path: self.path.clone(), source })?;
+        self.file
+            .read_exact_at(&mut buf, offset)
+            .map_err(|source| ArchiveError::Io { path: self.path.clone(), source })?;
         Ok(buf)
     }
 

@@ -10,7 +10,12 @@ fn tiles_come_back_deduplicated_with_run_lengths_in_any_add_order() {
     let dir = tempfile::tempdir().expect("tempdir");
     let tiles: Vec<(TileId, Vec<u8>)> = (0..4u32)
         .flat_map(|x| (0..4u32).map(move |y| (x, y)))
-        .map(|(x, y)| (TileId::new(2, x, y).expect("tile"), if x < 2 { vec![0x1f, 0x8b, 1] } else { vec![0x1f, 0x8b, x as u8, y as u8] }))
+        .map(|(x, y)| {
+            (
+                TileId::new(2, x, y).expect("tile"),
+                if x < 2 { vec![0x1f, 0x8b, 1] } else { vec![0x1f, 0x8b, x as u8, y as u8] },
+            )
+        })
         .collect();
     let write = |name: &str, rev: bool| {
         let path = dir.path().join(name);

@@ -64,10 +64,9 @@ impl PmtilesWriter {
 
     /// Adds one tile (XYZ). A tile may be added once; empty tiles cannot be addressed in PMTiles.
     pub fn add(&mut self, tile: TileId, data: &[u8]) -> Result<(), ArchiveError> {
-        let length = u32::try_from(data.len())
-            .ok()
-            .filter(|l| *l > 0)
-            .ok_or_else(|| self.malformed(format!("tile {tile} has {} bytes (PMTiles needs 1 to 4 GiB)", data.len())))?;
+        let length = u32::try_from(data.len()).ok().filter(|l| *l > 0).ok_or_else(|| {
+            self.malformed(format!("tile {tile} has {} bytes (PMTiles needs 1 to 4 GiB)", data.len()))
+        })?;
         let sha: [u8; 32] = Sha256::digest(data).into();
         let index = match self.seen.get(&sha) {
             Some(i) => *i,
@@ -142,7 +141,14 @@ impl PmtilesWriter {
         Ok(PmtilesSummary { sha256: sha, ..summary })
     }
 
-    fn header(&self, rows: &[(String, String)], dirs: &directory::Directories, metadata: u64, data: u64, entries: u64) -> Header {
+    fn header(
+        &self,
+        rows: &[(String, String)],
+        dirs: &directory::Directories,
+        metadata: u64,
+        data: u64,
+        entries: u64,
+    ) -> Header {
         let row = |key: &str| rows.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
         let numbers = |key: &str| -> Vec<f64> {
             row(key).map(|v| v.split(',').filter_map(|p| p.trim().parse().ok()).collect()).unwrap_or_default()
