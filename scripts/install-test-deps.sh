@@ -22,10 +22,10 @@ if ((${#need_apt[@]})); then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
 fi
 
-if ! .venv/bin/python -c 'import mapbox_vector_tile, shapely, moto' >/dev/null 2>&1 || [ ! -x .venv/bin/moto_server ]; then
+if ! .venv/bin/python -c 'import mapbox_vector_tile, shapely, moto, pmtiles' >/dev/null 2>&1 || [ ! -x .venv/bin/moto_server ]; then
   echo "install-test-deps: python venv with mapbox-vector-tile, shapely and moto[server] in .venv"
   python3 -m venv .venv
-  .venv/bin/pip install --quiet --disable-pip-version-check 'mapbox-vector-tile>=2.1,<3' 'shapely>=2,<3' 'moto[server]>=5,<6'
+  .venv/bin/pip install --quiet --disable-pip-version-check 'mapbox-vector-tile>=2.1,<3' 'shapely>=2,<3' 'moto[server]>=5,<6' 'pmtiles>=3,<4'
 fi
 
 # martin's `mbtiles` tool, for `mbtiles validate` in tests/compat.rs (a ~10 minute build the first time).

@@ -38,8 +38,10 @@ pub enum LogFormat {
 pub enum Command {
     /// Build a tileset (a tilesets/*.toml file) into an MBTiles file and its manifest.
     Build(BuildArgs),
-    /// Write the manifest (SHA-256 of every tile) of any MBTiles file.
+    /// Write the manifest (SHA-256 of every tile) of any MBTiles or PMTiles file.
     Manifest(ManifestArgs),
+    /// Convert an MBTiles into a PMTiles or back (format by extension), every tile's bytes kept.
+    Convert(ConvertArgs),
     /// Compare two manifests: exit 0 if identical, 1 if they differ, 2 on error.
     Diff(DiffArgs),
     /// Build a tileset (or take --mbtiles) and publish it as a new version: upload what the store lacks, then
@@ -243,11 +245,22 @@ pub struct VerifyArgs {
 
 #[derive(Debug, Args)]
 pub struct ManifestArgs {
-    /// The MBTiles file (ours or another tool's).
+    /// The MBTiles or PMTiles file (ours or another tool's).
     pub mbtiles: PathBuf,
-    /// Output path [default: beside the MBTiles, NAME.manifest.zst].
+    /// Output path [default: beside the archive, NAME.manifest.zst].
     #[arg(short, long)]
     pub output: Option<PathBuf>,
+    /// Print the result as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ConvertArgs {
+    /// The archive to read: .mbtiles or .pmtiles (else told by its first bytes).
+    pub input: PathBuf,
+    /// The archive to write: .pmtiles or .mbtiles.
+    pub output: PathBuf,
     /// Print the result as one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -271,7 +284,7 @@ pub struct DiffArgs {
 pub struct BuildArgs {
     /// The tileset file.
     pub tileset: PathBuf,
-    /// Output MBTiles path [default: out/NAME.mbtiles, or out/NAME.REGION.mbtiles with --region].
+    /// Output path, .mbtiles or .pmtiles [default: out/NAME.mbtiles, or out/NAME.REGION.mbtiles with --region].
     #[arg(short, long)]
     pub output: Option<PathBuf>,
     /// Build only this named region of the tileset.

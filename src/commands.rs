@@ -17,8 +17,8 @@ use serde_json::json;
 pub mod sync;
 
 use crate::cli::{
-    BuildArgs, Command, DiffArgs, GcArgs, ManifestArgs, MosaicArgs, PromoteArgs, PublishArgs, RollbackArgs, SetArgs,
-    VerifyArgs,
+    BuildArgs, Command, ConvertArgs, DiffArgs, GcArgs, ManifestArgs, MosaicArgs, PromoteArgs, PublishArgs,
+    RollbackArgs, SetArgs, VerifyArgs,
 };
 use tilepress::manifest::{self, Change, ManifestReader};
 use tilepress::metrics::RunMetrics;
@@ -36,6 +36,7 @@ pub fn metrics_for(command: &Command) -> RunMetrics {
             if a.dry_run { "publish-dry-run" } else { "publish" },
         ),
         Command::Manifest(a) => RunMetrics::new(&stem(&a.mbtiles), None, "manifest"),
+        Command::Convert(a) => RunMetrics::new(&stem(&a.input), None, "convert"),
         Command::Diff(a) => RunMetrics::new(&stem(&a.new), None, "diff"),
         Command::Versions(a) => RunMetrics::for_set(&a.set, "versions"),
         Command::Rollback(a) => RunMetrics::for_set(&a.target.set, "rollback"),
@@ -80,13 +81,33 @@ pub fn build(args: BuildArgs, metrics: &mut RunMetrics) -> tilepress::Result<()>
 
 pub fn manifest(args: ManifestArgs) -> tilepress::Result<()> {
     let output = args.output.unwrap_or_else(|| tilepress::pipeline::manifest_path_for(&args.mbtiles));
-    let info = manifest::manifest_of_mbtiles(&args.mbtiles, &output)?;
+    let info = manifest::manifest_of_archive(&args.mbtiles, &output)?;
     if args.json {
         print_json(&info);
     } else {
         say!("manifest of {} → {}", args.mbtiles.display(), info.path.display());
         say!("  tiles   {} ({} bytes)", info.tiles, info.bytes);
         say!("  sha256  {}", info.sha256);
+    }
+    Ok(())
+}
+
+pub fn convert(args: ConvertArgs) -> tilepress::Result<()> {
+    let summary = tilepress::archive::convert(&args.input, &args.output)?;
+    if args.json {
+        print_json(&summary);
+    } else {
+        say!("converted {} → {} ({})", summary.input.display(), summary.output.display(), summary.format);
+        say!("  tiles   {} ({} distinct)", summary.tiles, summary.unique_tiles);
+        say!("  bytes   {}", summary.bytes);
+        if let Some(p) = &summary.pmtiles {
+            say!(
+                "  pmtiles {} directory entries, {} leaf directories, sha256 {}",
+                p.tile_entries,
+                p.leaf_directories,
+                p.sha256
+            );
+        }
     }
     Ok(())
 }

@@ -27,6 +27,7 @@ fn main() -> ExitCode {
     let (code, failed_stage) = match command {
         Command::Build(args) => exit(commands::build(args, &mut metrics), &metrics),
         Command::Manifest(args) => exit(commands::manifest(args), &metrics),
+        Command::Convert(args) => exit(commands::convert(args), &metrics),
         Command::Publish(args) => exit(commands::publish(args, &mut metrics), &metrics),
         Command::Versions(args) => exit(commands::versions(args), &metrics),
         Command::Rollback(args) => exit(commands::rollback(args, &mut metrics), &metrics),

@@ -203,8 +203,8 @@ fn promote_puts_the_very_same_version_live_in_production() {
     let promoted = run(&["promote", "monaco", "--from", staging, "--to", production, "--allow-shrink", "--json"]);
     assert_eq!(promoted["version"].as_str(), Some(v2.as_str()));
     assert_eq!(
-        promoted["objects_copied"], 4,
-        "no tile is new at z0–15: only archive, manifest, record and the delta from v1 (its removed z16 tiles)"
+        promoted["objects_copied"], 5,
+        "no tile is new at z0–15: only the two archives (MBTiles, PMTiles), manifest, record and the delta from v1 (its removed z16 tiles)"
     );
 
     // Production rolls back on its own; staging is untouched.

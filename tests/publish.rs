@@ -68,10 +68,16 @@ fn publish_republish_change_rollback_and_verify() {
     let b = v1.as_bytes();
     assert!(v1.len() == 29 && b[8] == b'T' && b[15] == b'Z' && b[16] == b'-', "{v1}");
     let store = dir.path().join("store/valletta");
-    // Every distinct tile, the archive, the manifest and the version record went up.
+    // Every distinct tile, the two archives (MBTiles and PMTiles), the manifest and the version record went up.
     let tile_objects = count_files(&store.join("tiles")) as u64;
     assert!(tile_objects > 10);
-    assert_eq!(first["objects_uploaded"].as_u64(), Some(tile_objects + 3), "{first}");
+    assert_eq!(first["objects_uploaded"].as_u64(), Some(tile_objects + 4), "{first}");
+    let record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(store.join(format!("versions/{v1}/version.json"))).expect("record"))
+            .expect("json");
+    let pmtiles = store.join(format!("archives/{}.pmtiles", record["pmtiles_sha256"].as_str().expect("sha")));
+    assert_eq!(std::fs::metadata(&pmtiles).expect("the PMTiles archive").len(), record["pmtiles_bytes"]);
+    assert!(record["archive_bytes"].as_u64().expect("bytes") > 0);
     assert!(store.join("current.json").is_file());
     assert!(store.join("history/00000000000000000001.json").is_file());
     assert!(store.join(format!("versions/{v1}/manifest.zst")).is_file());
@@ -84,8 +90,8 @@ fn publish_republish_change_rollback_and_verify() {
     assert_eq!(again["version"].as_str(), Some(v1.as_str()));
     assert_eq!(count_files(&dir.path().join("store")), files_before);
 
-    // Move one POI: one tile per zoom changes, so five tile objects go up (plus archive, manifest, record, and
-    // the delta from v1).
+    // Move one POI: one tile per zoom changes, so five tile objects go up (plus the two archives, manifest,
+    // record, and the delta from v1).
     valletta(dir.path(), |features| {
         let poi = features.iter_mut().find(|f| f["properties"]["name"] == "Il-Furjana").expect("poi");
         poi["geometry"]["coordinates"][0] = serde_json::json!(14.5057716);
@@ -94,7 +100,7 @@ fn publish_republish_change_rollback_and_verify() {
     assert_eq!(second["outcome"], "published");
     assert_eq!(second["previous"].as_str(), Some(v1.as_str()));
     assert_eq!(second["diff"]["changed"], 5);
-    assert_eq!(second["objects_uploaded"], 5 + 4);
+    assert_eq!(second["objects_uploaded"], 5 + 5);
     assert_eq!(second["deltas"], serde_json::json!([v1]));
     let v2 = second["version"].as_str().expect("version").to_owned();
 
@@ -233,11 +239,16 @@ fn gc_removes_only_what_no_kept_version_needs() {
     assert_eq!(dry["removed_tiles"], 10);
     assert_eq!(count_files(&store), before);
 
-    // Keep the live v3 and the pinned v1: v2's own 5 tiles, its archive and its files go.
+    // Keep the live v3 and the pinned v1: v2's own 5 tiles, its two archives (MBTiles, PMTiles) and its files go.
     let pinned =
         run_json(&["gc", "valletta", "--to", &to, "--keep", "0", "--keep-version", v1, "--grace", "0", "--json"]);
     assert_eq!(pinned["removed_versions"], serde_json::json!([v2]));
-    assert_eq!((pinned["removed_tiles"].as_u64(), pinned["removed_archives"].as_u64()), (Some(5), Some(1)));
+    assert_eq!((pinned["removed_tiles"].as_u64(), pinned["removed_archives"].as_u64()), (Some(5), Some(2)));
+    let pmtiles_left = std::fs::read_dir(store.join("valletta/archives"))
+        .expect("archives")
+        .filter(|e| e.as_ref().is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".pmtiles")))
+        .count();
+    assert_eq!(pmtiles_left, 2, "the PMTiles of v1 and v3 are kept");
     assert_eq!(run_json(&["verify", "valletta", "--to", &to, "--json"])["problem_count"], 0);
     assert_eq!(run_json(&["verify", "valletta", "--to", &to, "--version", v1, "--json"])["problem_count"], 0);
     let gone = tilepress(&["rollback", "valletta", "--to", &to, "--version", v2]);

@@ -60,8 +60,8 @@ fn publish_cycle_through_s3() {
     assert_eq!(second["diff"]["changed"], 5);
     assert_eq!(
         second["objects_uploaded"],
-        5 + 4,
-        "only the changed tiles, the archive, manifest, record and the delta from v1"
+        5 + 5,
+        "only the changed tiles, the two archives (MBTiles, PMTiles), manifest, record and the delta from v1"
     );
     assert_eq!(second["previous"].as_str(), Some(v1.as_str()));
 

@@ -121,7 +121,13 @@ impl MbtilesWriter {
 
     /// Waits for the last tile and writes the metadata and `agg_tiles_hash`. The file stays at its temporary path
     /// until [`FinishedMbtiles::commit`].
-    pub fn finish(mut self, metadata: &Metadata) -> Result<FinishedMbtiles, ArchiveError> {
+    pub fn finish(self, metadata: &Metadata) -> Result<FinishedMbtiles, ArchiveError> {
+        self.finish_with_rows(&metadata.rows())
+    }
+
+    /// As [`MbtilesWriter::finish`], with the metadata given as rows, written as they are (an `agg_tiles_hash`
+    /// among them is left out: the writer computes its own).
+    pub fn finish_with_rows(mut self, rows: &[(String, String)]) -> Result<FinishedMbtiles, ArchiveError> {
         let state = self.join()?;
         let sqlite = |source| ArchiveError::Sqlite { path: self.temp_path.clone(), source };
         let WriterState { conn, mut entries, blobs, unique_tiles, unique_bytes } = state;
@@ -142,7 +148,7 @@ impl MbtilesWriter {
         entries.sort_unstable_by_key(|(t, _)| *t);
         {
             let mut insert = conn.prepare("INSERT INTO metadata (name, value) VALUES (?1, ?2)").map_err(sqlite)?;
-            for (name, value) in metadata.rows() {
+            for (name, value) in rows.iter().filter(|(name, _)| name != "agg_tiles_hash") {
                 insert.execute(params![name, value]).map_err(sqlite)?;
             }
             insert.execute(params!["agg_tiles_hash", summary.agg_tiles_hash]).map_err(sqlite)?;

@@ -9,7 +9,7 @@ use std::path::Path;
 use tracing::warn;
 
 use super::{Entry, Header, ManifestError, ManifestInfo, ManifestWriter, SourceFingerprint, sha256};
-use crate::archive::MbtilesReader;
+use crate::archive::{ArchiveKind, ArchiveReader, MbtilesReader};
 
 /// The metadata key where tilepress records the source fingerprints of a build.
 pub const SOURCES_KEY: &str = "tilepress_sources";
@@ -86,4 +86,43 @@ pub fn manifest_of_mbtiles(mbtiles: &Path, output: &Path) -> Result<ManifestInfo
         warn!(mbtiles = %name, tiles = nulls, "tiles with NULL tile_data left out of the manifest");
     }
     writer.finish()
+}
+
+/// Writes the manifest of an MBTiles or a PMTiles (told as [`ArchiveKind::detect`] does). A PMTiles made from an
+/// MBTiles has that MBTiles's manifest: the same metadata rows and the same tile bytes.
+pub fn manifest_of_archive(archive: &Path, output: &Path) -> Result<ManifestInfo, ManifestError> {
+    let reader = match ArchiveKind::detect(archive)? {
+        ArchiveKind::Mbtiles => return manifest_of_mbtiles(archive, output),
+        ArchiveKind::Pmtiles => ArchiveReader::open(archive)?,
+    };
+    let name = archive.display().to_string();
+    let rows = reader.metadata()?;
+    let stem = archive.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let mut header = Header::from_metadata(&rows, &stem);
+    if !rows.contains_key("minzoom") || !rows.contains_key("maxzoom") {
+        let (lo, hi) = reader.zoom_extent()?;
+        header.minzoom = lo.unwrap_or(0);
+        header.maxzoom = hi.unwrap_or(0);
+    }
+    // Tile-id order → the manifest's (z, x, y) order; the bytes of a run are hashed once.
+    let mut entries = Vec::new();
+    let mut last: Option<(Vec<u8>, [u8; 32])> = None;
+    reader.for_each_tile(|tile, data| {
+        let sha = match &last {
+            Some((bytes, sha)) if bytes.as_slice() == data => *sha,
+            _ => {
+                let sha = sha256(data);
+                last = Some((data.to_vec(), sha));
+                sha
+            }
+        };
+        let size = u32::try_from(data.len()).map_err(|_| ManifestError::Mbtiles {
+            name: name.clone(),
+            detail: format!("tile {tile} is larger than 4 GiB"),
+        })?;
+        entries.push(Entry { tile, size, sha256: sha });
+        Ok::<(), ManifestError>(())
+    })?;
+    entries.sort_unstable_by_key(|e| e.tile);
+    super::write_manifest(output, &header, entries)
 }

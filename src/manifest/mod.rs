@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 pub use diff::{Change, Diff, ZoomDiff, diff};
 pub use format::{ManifestInfo, ManifestReader, ManifestWriter, write_manifest};
-pub use from_mbtiles::{SOURCES_KEY, manifest_of_mbtiles};
+pub use from_mbtiles::{SOURCES_KEY, manifest_of_archive, manifest_of_mbtiles};
 
 use crate::archive::ArchiveError;
 use crate::tiling::TileId;

@@ -7,7 +7,8 @@
 //! 3. for each zoom, slice and encode (MVT) or render (PNG) every tile in parallel (`zoom`), feeding one MBTiles
 //!    writer thread; with `extend_zooms_if_still_dropping`, one zoom deeper at a time while the deepest still
 //!    drops features;
-//! 4. write metadata and `agg_tiles_hash`, and move the file into place.
+//! 4. write metadata and `agg_tiles_hash`, and move the file into place; for a `.pmtiles` output the MBTiles
+//!    is built to a hidden file beside it, converted, and removed.
 
 mod depth;
 mod extent;
@@ -25,7 +26,7 @@ use tracing::info;
 pub use generalize::maxzoom::MaxzoomGuess;
 pub use summary::{BuildSummary, LayerSummary, OsmSummary, ZoomReport};
 
-use crate::archive::{MbtilesWriter, Metadata, VectorLayer};
+use crate::archive::{ArchiveKind, MbtilesWriter, Metadata, VectorLayer};
 use crate::config::{TileFormat, Tileset};
 use crate::manifest;
 use crate::progress::Progress;
@@ -201,7 +202,9 @@ fn build_in_pool(tileset: &Tileset, options: &BuildOptions, threads: usize) -> R
         .map(|(layer, loaded)| generalize::plan_layer(layer, &loaded.features, &|i| loaded.features[i].minzoom))
         .collect();
     let read_seconds = started.elapsed().as_secs_f64();
-    let writer = MbtilesWriter::create(&options.output)?;
+    let pmtiles = ArchiveKind::of_extension(&options.output) == Some(ArchiveKind::Pmtiles);
+    let mbtiles_path = if pmtiles { hidden_mbtiles_beside(&options.output) } else { options.output.clone() };
+    let writer = MbtilesWriter::create(&mbtiles_path)?;
     let sender =
         writer.sender().ok_or_else(|| crate::archive::ArchiveError::WriterGone { path: options.output.clone() })?;
     let progress = Progress::new(options.progress_bar);
@@ -245,6 +248,15 @@ fn build_in_pool(tileset: &Tileset, options: &BuildOptions, threads: usize) -> R
     let archive = finished.commit().inspect_err(|_| {
         let _ = std::fs::remove_file(&manifest_path);
     })?;
+    let pmtiles = if pmtiles {
+        let written = crate::archive::write_pmtiles_from_mbtiles(&mbtiles_path, &options.output);
+        let _ = std::fs::remove_file(&mbtiles_path);
+        Some(written.inspect_err(|_| {
+            let _ = std::fs::remove_file(&manifest_path);
+        })?)
+    } else {
+        None
+    };
     let wall = started.elapsed().as_secs_f64();
     let summary = BuildSummary {
         tileset: tileset.name.clone(),
@@ -273,6 +285,7 @@ fn build_in_pool(tileset: &Tileset, options: &BuildOptions, threads: usize) -> R
             counters.zooms.lock().map(|z| z.values().cloned().collect::<Vec<_>>()).unwrap_or_default(),
         ),
         agg_tiles_hash: archive.agg_tiles_hash,
+        pmtiles,
         manifest: manifest.path,
         manifest_sha256: manifest.sha256,
         read_seconds,
@@ -305,6 +318,12 @@ fn build_in_pool(tileset: &Tileset, options: &BuildOptions, threads: usize) -> R
         "build finished"
     );
     Ok(summary)
+}
+
+/// The hidden MBTiles a `.pmtiles` build writes first: `out/.x.pmtiles.PID.mbtiles`.
+fn hidden_mbtiles_beside(output: &std::path::Path) -> PathBuf {
+    let name = output.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    output.with_file_name(format!(".{name}.{}.mbtiles", std::process::id()))
 }
 
 /// Where `build` writes the manifest of `output`: `out/a.mbtiles` → `out/a.manifest.zst`.

@@ -48,6 +48,8 @@ pub struct BuildSummary {
     /// feature reaches are never drawn, and not counted).
     pub tiles_blank: u64,
     pub agg_tiles_hash: String,
+    /// The PMTiles written when the output is a `.pmtiles` (the MBTiles it was made from is not kept).
+    pub pmtiles: Option<crate::archive::PmtilesSummary>,
     /// The manifest written beside the MBTiles, and its SHA-256 (the identity of this content).
     pub manifest: PathBuf,
     pub manifest_sha256: String,
@@ -143,6 +145,13 @@ impl fmt::Display for BuildSummary {
         }
         if let Some(from) = self.extended_from {
             writeln!(f, "  extended   from z{from} to z{}: deeper zooms until none dropped features", self.maxzoom)?;
+        }
+        if let Some(p) = &self.pmtiles {
+            writeln!(
+                f,
+                "  pmtiles    {} bytes, {} directory entries, {} leaf directories",
+                p.bytes, p.tile_entries, p.leaf_directories
+            )?;
         }
         let zooms: Vec<String> = self.tiles_per_zoom.iter().map(|(z, n)| format!("z{z}:{n}")).collect();
         writeln!(f, "  tiles      {} ({} unique)  [{}]", self.tiles, self.unique_tiles, zooms.join(" "))?;

@@ -116,6 +116,9 @@ impl Marked {
     ) -> Result<(), PublishError> {
         self.versions.insert(version.to_owned());
         self.archives.insert(layout.archive(&record.archive_sha256));
+        if let Some((key, _)) = record.pmtiles(layout) {
+            self.archives.insert(key);
+        }
         // A delta is kept while its target is (whether or not its base still is).
         for delta in &record.deltas {
             self.archives.insert(layout.delta(&delta.base_version, &delta.sha256));

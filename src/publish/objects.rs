@@ -49,7 +49,10 @@ pub fn read_record(
     if record.version != version {
         return Err(PublishError::Untrusted { key, detail: format!("it names version {}", record.version) });
     }
-    if !is_sha256_hex(&record.manifest_sha256) || !is_sha256_hex(&record.archive_sha256) {
+    if !is_sha256_hex(&record.manifest_sha256)
+        || !is_sha256_hex(&record.archive_sha256)
+        || record.pmtiles_sha256.as_deref().is_some_and(|sha| !is_sha256_hex(sha))
+    {
         return Err(PublishError::Untrusted { key, detail: "its SHA-256 fields are malformed".to_owned() });
     }
     Ok(record)

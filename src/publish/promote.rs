@@ -19,7 +19,7 @@ use super::objects::{checked, read_live, read_manifest, read_record, version_or_
 use super::pointer::{Target, read_pointer, swap};
 use super::records::DiffSummary;
 use super::store::{
-    HashingWriter, MAX_SMALL_OBJECT, MAX_TILE, PutOptions, Store, StoreError, immutable, put_immutable,
+    HashingWriter, MAX_SMALL_OBJECT, MAX_TILE, PMTILES_TYPE, PutOptions, Store, StoreError, immutable, put_immutable,
 };
 use super::tiles::{put_tile, tile_put_options};
 use super::verify::verify;
@@ -189,6 +189,15 @@ pub fn promote(
             )?;
             copied.fetch_add(1, Ordering::Relaxed);
             copied_bytes.fetch_add(size, Ordering::Relaxed);
+        }
+        if let Some((key, sha)) = record.pmtiles(&layout) {
+            if target.head(&key)?.is_some() {
+                skip();
+            } else {
+                let size = copy_archive(source, target, &key, sha, &immutable(PMTILES_TYPE))?;
+                copied.fetch_add(1, Ordering::Relaxed);
+                copied_bytes.fetch_add(size, Ordering::Relaxed);
+            }
         }
         // The deltas to this version (whose bases may or may not be in the target: a device that holds a base
         // from either store can use them).

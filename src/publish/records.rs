@@ -30,6 +30,15 @@ pub struct VersionRecord {
     pub version: String,
     pub manifest_sha256: String,
     pub archive_sha256: String,
+    /// Bytes of the MBTiles archive; 0 in records of older tilepress versions.
+    #[serde(default)]
+    pub archive_bytes: u64,
+    /// SHA-256 of the PMTiles archive (`archives/<sha256>.pmtiles`); none in records of older tilepress
+    /// versions.
+    #[serde(default)]
+    pub pmtiles_sha256: Option<String>,
+    #[serde(default)]
+    pub pmtiles_bytes: u64,
     pub tiles: u64,
     pub bytes: u64,
     pub created_at: String,
@@ -45,6 +54,13 @@ pub struct VersionRecord {
     /// older tilepress versions.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub deltas: Vec<DeltaRef>,
+}
+
+impl VersionRecord {
+    /// The key and SHA-256 of the version's PMTiles archive, if it has one.
+    pub fn pmtiles(&self, layout: &Layout) -> Option<(String, &str)> {
+        self.pmtiles_sha256.as_deref().map(|sha| (layout.pmtiles_archive(sha), sha))
+    }
 }
 
 /// One delta package a version record lists: from `base_version` to the record's version.
@@ -93,6 +109,10 @@ impl Layout {
     }
     pub fn archive(&self, sha256_hex: &str) -> String {
         format!("{}archives/{sha256_hex}.mbtiles", self.base)
+    }
+    /// The PMTiles of a version: `archives/<sha256>.pmtiles`.
+    pub fn pmtiles_archive(&self, sha256_hex: &str) -> String {
+        format!("{}archives/{sha256_hex}.pmtiles", self.base)
     }
     pub fn manifest(&self, version: &str) -> String {
         format!("{}versions/{version}/manifest.zst", self.base)
@@ -199,6 +219,9 @@ mod tests {
             version: id.to_owned(),
             manifest_sha256: String::new(),
             archive_sha256: String::new(),
+            archive_bytes: 0,
+            pmtiles_sha256: None,
+            pmtiles_bytes: 0,
             tiles: 0,
             bytes: 0,
             created_at: "2026-11-22T03:15:00Z".to_owned(),
@@ -224,7 +247,8 @@ mod tests {
             r#"{"version":"v","manifest_sha256":"","archive_sha256":"","tiles":0,"bytes":0,"created_at":"x","sources":[],"tool":"","parent":null,"diff":{"added":0,"changed":0,"removed":0,"unchanged":0}}"#,
         )
         .expect("old record");
-        assert_eq!(old.created_ns, 0);
+        assert_eq!((old.created_ns, old.archive_bytes, old.pmtiles_sha256, old.pmtiles_bytes), (0, 0, None, 0));
+        assert_eq!(Layout::new("m").pmtiles_archive("ab"), "m/archives/ab.pmtiles");
     }
 
     #[test]

@@ -68,9 +68,12 @@ pub fn rollback_expecting(
         let record = read_record(store, &layout, set, &target)?;
         // One GET and a hash: a damaged or swapped manifest is refused, whatever the size of the set.
         let manifest = read_manifest(store, &layout, &target, &record.manifest_sha256)?;
-        let archive = layout.archive(&record.archive_sha256);
-        if store.head(&archive)?.is_none() {
-            return Err(PublishError::MissingObject { key: archive });
+        for archive in
+            std::iter::once(layout.archive(&record.archive_sha256)).chain(record.pmtiles(&layout).map(|(k, _)| k))
+        {
+            if store.head(&archive)?.is_none() {
+                return Err(PublishError::MissingObject { key: archive });
+            }
         }
         if check_tiles && let Some(key) = first_missing_tile(store, &layout, &target, &manifest)? {
             return Err(PublishError::MissingObject { key });

@@ -38,6 +38,8 @@ pub const MAX_TILE: u64 = 64 << 20;
 pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 /// Cache-Control of the pointer.
 pub const SHORT_LIVED: &str = "public, max-age=30";
+/// The content type of a PMTiles archive.
+pub const PMTILES_TYPE: &str = "application/vnd.pmtiles";
 
 /// Options of an immutable, create-only object (archive, manifest, record).
 pub fn immutable(content_type: &'static str) -> PutOptions {

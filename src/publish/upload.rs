@@ -1,5 +1,5 @@
 //! `publish`: diff the new manifest against the live one, refuse a large shrink, upload the tiles the store
-//! lacks (in parallel), the archive, the manifest and the version record, then swap the pointer.
+//! lacks (in parallel), the archives (MBTiles and its PMTiles), the manifest and the version record, then swap the pointer.
 
 use std::io::Cursor;
 use std::path::Path;
@@ -17,8 +17,9 @@ use super::lease::LeaseWatch;
 use super::objects::read_live;
 use super::pointer::{Target, read_pointer, swap};
 use super::records::{DiffSummary, Layout, VersionRecord, check_set_name, unix_ns_now, utc_now, version_id};
-use super::store::{Store, StoreError, immutable, put_immutable};
+use super::store::{PMTILES_TYPE, Store, StoreError, immutable, put_immutable};
 use super::tiles::{missing_tiles, put_tile, tile_blobs, tile_put_options};
+use crate::archive::{PmtilesSummary, write_pmtiles_from_mbtiles};
 use crate::manifest::{self, Change, ManifestReader};
 
 /// Uploads in flight at once.
@@ -195,6 +196,16 @@ pub fn publish(store: &dyn Store, request: &PublishRequest<'_>) -> Result<Publis
         uploaded.fetch_add(1, Ordering::Relaxed);
         uploaded_bytes.fetch_add(archive_size, Ordering::Relaxed);
     }
+    // The PMTiles of the same tiles (deterministic: a rerun makes the same file, found already there).
+    let pmtiles = Pmtiles::write(request.mbtiles)?;
+    let pmtiles_key = layout.pmtiles_archive(&pmtiles.summary.sha256);
+    if store.head(&pmtiles_key)?.is_some() {
+        skipped.fetch_add(1, Ordering::Relaxed);
+    } else {
+        store.put_file(&pmtiles_key, &pmtiles.summary.path, &immutable(PMTILES_TYPE))?;
+        uploaded.fetch_add(1, Ordering::Relaxed);
+        uploaded_bytes.fetch_add(pmtiles.summary.bytes, Ordering::Relaxed);
+    }
     put_once(layout.manifest(&report.version), &manifest_bytes, "application/zstd")?;
     // Deltas from the recent live versions, before the record that lists them.
     let bases = recent_live_versions(store, &layout, request.deltas, &report.version)?;
@@ -218,6 +229,9 @@ pub fn publish(store: &dyn Store, request: &PublishRequest<'_>) -> Result<Publis
         version: report.version.clone(),
         manifest_sha256: manifest_sha.clone(),
         archive_sha256: archive_sha,
+        archive_bytes: archive_size,
+        pmtiles_sha256: Some(pmtiles.summary.sha256.clone()),
+        pmtiles_bytes: pmtiles.summary.bytes,
         tiles,
         bytes,
         created_at: stamp.clone(),
@@ -253,6 +267,9 @@ pub fn publish(store: &dyn Store, request: &PublishRequest<'_>) -> Result<Publis
         if store.head(&archive_key)?.is_none() {
             store.put_file(&archive_key, request.mbtiles, &immutable("application/vnd.sqlite3"))?;
         }
+        if store.head(&pmtiles_key)?.is_none() {
+            store.put_file(&pmtiles_key, &pmtiles.summary.path, &immutable(PMTILES_TYPE))?;
+        }
         put_immutable(store, &layout.manifest(&report.version), &manifest_bytes, "application/zstd")?;
         deltas.put_back(store)?;
         put_immutable(store, &layout.version_record(&report.version), &body, "application/json")?;
@@ -281,4 +298,24 @@ pub fn publish(store: &dyn Store, request: &PublishRequest<'_>) -> Result<Publis
         "publish finished: pointer swapped"
     );
     Ok(report)
+}
+
+/// The PMTiles of a publish's MBTiles, in a temporary folder (beside the MBTiles if it can be, else the system's)
+/// removed when this drops.
+struct Pmtiles {
+    summary: PmtilesSummary,
+    _dir: tempfile::TempDir,
+}
+
+impl Pmtiles {
+    fn write(mbtiles: &Path) -> Result<Pmtiles, PublishError> {
+        let beside = mbtiles.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let dir = tempfile::Builder::new()
+            .prefix(".tilepress-pmtiles-")
+            .tempdir_in(beside)
+            .or_else(|_| tempfile::tempdir())
+            .map_err(|source| StoreError::Io { location: beside.display().to_string(), source })?;
+        let summary = write_pmtiles_from_mbtiles(mbtiles, &dir.path().join("archive.pmtiles"))?;
+        Ok(Pmtiles { summary, _dir: dir })
+    }
 }

@@ -57,8 +57,9 @@ pub fn verify(store: &dyn Store, set: &str, version: Option<&str>) -> Result<Ver
     })?;
     let mut problems = problems.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
     // The offline archive and the deltas to this version too.
-    let downloads = std::iter::once((layout.archive(&record.archive_sha256), &record.archive_sha256))
-        .chain(record.deltas.iter().map(|d| (layout.delta(&d.base_version, &d.sha256), &d.sha256)));
+    let downloads = std::iter::once((layout.archive(&record.archive_sha256), record.archive_sha256.as_str()))
+        .chain(record.pmtiles(&layout))
+        .chain(record.deltas.iter().map(|d| (layout.delta(&d.base_version, &d.sha256), d.sha256.as_str())));
     for (key, sha256) in downloads {
         let mut hashing = HashingWriter::new(std::io::sink());
         if !(store.read_into(&key, &mut hashing)? && hex::encode(hashing.finish().0) == *sha256) {

@@ -21,7 +21,7 @@ pub use mercator::{TileRange, lonlat_to_unit, unit_to_lonlat};
 pub use piece::{Coord, Piece, PieceGeom};
 pub use shape::{Point, Shape};
 pub use slice::{SliceParams, slice_shape, valid_polygons};
-pub use tile::TileId;
+pub use tile::{MAX_TILE_ZOOM, TileId};
 
 /// Tile extent of every vector tile: coordinates run from 0 to 4096 inside a tile.
 pub const EXTENT: u32 = 4096;

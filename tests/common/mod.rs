@@ -174,3 +174,18 @@ pub fn valletta(dir: &Path, lon: f64) -> PathBuf {
         "name = \"valletta\"\nminzoom = 10\nmaxzoom = 14\n[generalize]\npoint_rate = 1\n[[layers]]\nid = \"v\"\nsource = \"valletta.geojson\"\n",
     )
 }
+
+/// Reads a PMTiles with the reference Python reader (`tests/common/pmtiles_probe.py`, PyPI `pmtiles`).
+pub fn pmtiles_probe(args: &[&str]) -> Value {
+    let out = Command::new(python())
+        .arg(repo().join("tests/common/pmtiles_probe.py"))
+        .args(args)
+        .output()
+        .expect("run python (make test-deps installs it with pmtiles)");
+    assert!(
+        out.status.success(),
+        "pmtiles_probe.py {args:?} failed (run `make test-deps`):\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("probe JSON")
+}
