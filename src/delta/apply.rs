@@ -10,7 +10,7 @@ use sha2::Sha256;
 
 use super::patch::apply_patch;
 use super::{DeltaError, DeltaReader, DeltaTile};
-use crate::manifest::manifest_of_mbtiles;
+use crate::manifest::manifest_of_archive;
 
 /// What an apply did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,13 +23,19 @@ pub struct AppliedDelta {
 
 /// The manifest SHA-256 (hex) of an MBTiles, computed from its tiles and metadata.
 pub fn mbtiles_manifest_sha256(mbtiles: &Path) -> Result<String, DeltaError> {
+    archive_manifest_sha256(mbtiles)
+}
+
+/// The manifest SHA-256 (hex) of an MBTiles or PMTiles file (by extension), computed from its tiles and
+/// metadata: the same for an MBTiles and the PMTiles converted from it.
+pub fn archive_manifest_sha256(mbtiles: &Path) -> Result<String, DeltaError> {
     let dir = mbtiles.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let temp = tempfile::Builder::new()
         .prefix(".manifest-")
         .suffix(".zst")
         .tempfile_in(dir)
         .map_err(|source| DeltaError::Io { name: dir.display().to_string(), source })?;
-    let info = manifest_of_mbtiles(mbtiles, temp.path())?;
+    let info = manifest_of_archive(mbtiles, temp.path())?;
     Ok(info.sha256)
 }
 

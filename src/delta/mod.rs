@@ -15,7 +15,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-pub use apply::{AppliedDelta, apply_to_mbtiles, mbtiles_manifest_sha256};
+pub use apply::{AppliedDelta, apply_to_mbtiles, archive_manifest_sha256, mbtiles_manifest_sha256};
 pub use format::{DeltaReader, DeltaTile, DeltaWriter, FORMAT_VERSION};
 pub use make::{BaseTiles, MadeDelta, Side, make_delta};
 pub use patch::{apply_patch, make_patch};

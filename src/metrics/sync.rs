@@ -128,10 +128,16 @@ mod tests {
         m.finish(None, 1.5);
         let text = m.render(None);
         for reason in FAILURE_REASONS {
-            assert!(text.contains(&format!("tilepress_sync_failures_total{{set=\"default.valletta\",reason=\"{reason}\"}} 0")));
+            assert!(
+                text.contains(&format!(
+                    "tilepress_sync_failures_total{{set=\"default.valletta\",reason=\"{reason}\"}} 0"
+                ))
+            );
         }
         for kind in BYTE_KINDS {
-            assert!(text.contains(&format!("tilepress_sync_bytes_total{{set=\"default.valletta\",kind=\"{kind}\"}} 0")));
+            assert!(
+                text.contains(&format!("tilepress_sync_bytes_total{{set=\"default.valletta\",kind=\"{kind}\"}} 0"))
+            );
         }
         assert!(text.contains("tilepress_sync_duration_seconds{set=\"default.valletta\"} 1.5"));
         assert_eq!(text.matches("# TYPE tilepress_sync_failures_total counter").count(), 1);

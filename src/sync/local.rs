@@ -5,7 +5,7 @@ use std::path::Path;
 
 use super::SyncError;
 use super::workdir::WorkDir;
-use crate::delta::{apply_to_mbtiles, mbtiles_manifest_sha256};
+use crate::delta::{apply_to_mbtiles, archive_manifest_sha256};
 
 /// The format of the device's file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,10 +35,8 @@ impl LocalFormat {
 /// The manifest SHA-256 of a tile archive of either format: the same for an MBTiles and the PMTiles
 /// converted from it, so it names the version whatever the device keeps.
 pub fn manifest_sha256(path: &Path, format: LocalFormat) -> Result<String, SyncError> {
-    match format {
-        LocalFormat::Mbtiles => Ok(mbtiles_manifest_sha256(path)?),
-        LocalFormat::Pmtiles => Ok(crate::manifest::archive_manifest_sha256(path)?),
-    }
+    let _ = format;
+    Ok(archive_manifest_sha256(path)?)
 }
 
 /// Applies `delta` to the device's file `base`, into `result` in the work folder (same format). The delta

@@ -102,7 +102,7 @@ pub fn sync(request: &SyncRequest<'_>, progress: &mut dyn FnMut(ByteProgress)) -
     };
 
     let pointer: Pointer = read_json(source, &layout.pointer(), &mut report)?
-        .ok_or_else(|| SyncError::NotPublished { set: set.to_owned(), source: source.describe() })?;
+        .ok_or_else(|| SyncError::NotPublished { set: set.to_owned(), at: source.describe() })?;
     let record_key = layout.version_record(&pointer.version);
     let record: VersionRecord = read_json(source, &record_key, &mut report)?
         .ok_or_else(|| SyncError::BadRecord { url: source.url_of(&record_key), detail: "missing".to_owned() })?;
@@ -127,9 +127,10 @@ pub fn sync(request: &SyncRequest<'_>, progress: &mut dyn FnMut(ByteProgress)) -
 
     let work = WorkDir::beside(output)?;
     let result = work.discard(&format!("next.{}", format.extension()))?;
-    let delta = report.previous_manifest_sha256.as_deref().and_then(|sha| {
-        record.deltas.iter().find(|d| d.base_manifest_sha256 == sha && request.use_deltas)
-    });
+    let delta = report
+        .previous_manifest_sha256
+        .as_deref()
+        .and_then(|sha| record.deltas.iter().find(|d| d.base_manifest_sha256 == sha && request.use_deltas));
     let mut via_delta = false;
     if let Some(delta) = delta.filter(|d| archive.expected.bytes == 0 || d.bytes < archive.expected.bytes) {
         report.previous_version = Some(delta.base_version.clone());

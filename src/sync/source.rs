@@ -83,6 +83,11 @@ impl Source {
         }
     }
 
+    /// The URL of `key` in this source, without credentials, for messages.
+    pub fn url_of(&self, key: &str) -> String {
+        format!("{}/{key}", self.describe().trim_end_matches('/'))
+    }
+
     /// A small object whole (the pointer, a version record): `None` if absent, [`SyncError::TooLarge`] over
     /// `max_bytes`. Network errors and 5xx are retried as a download's are (default [`DownloadOptions`]).
     pub fn get_small(&self, key: &str, max_bytes: u64) -> Result<Option<Vec<u8>>, SyncError> {
