@@ -192,6 +192,7 @@ fn kill_when(url: &str, file: &Path, extra: &[&str], ready: impl Fn() -> bool) -
         std::thread::sleep(Duration::from_millis(1));
     }
     child.kill().ok();
+    child.wait().ok();
     false
 }
 

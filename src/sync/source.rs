@@ -132,8 +132,11 @@ impl Source {
         check_key(key)?;
         match self {
             Source::Http(h) => {
-                let fetch =
-                    HttpFetch { source: h, url: format!("{}/{key}", h.base), shown: format!("{}/{key}", h.shown) };
+                let fetch = HttpFetch {
+                    source: h,
+                    request_url: format!("{}/{key}", h.base),
+                    shown: format!("{}/{key}", h.shown),
+                };
                 download::download(&fetch, dest, expect, opts, progress)
             }
             Source::File(f) => {
@@ -226,7 +229,8 @@ fn content_range(value: &str) -> Option<(Option<u64>, Option<u64>)> {
 
 struct HttpFetch<'a> {
     source: &'a HttpSource,
-    url: String,
+    /// The URL requested (it may carry credentials) and the one shown in messages.
+    request_url: String,
     shown: String,
 }
 
@@ -243,7 +247,7 @@ impl Fetch for HttpFetch<'_> {
                 headers.push(("If-Range", v.to_owned()));
             }
         }
-        let response = match request(&self.source.agent, &self.url, opts, &headers) {
+        let response = match request(&self.source.agent, &self.request_url, opts, &headers) {
             Ok(r) => r,
             Err(ureq::Error::BadUri(detail)) => {
                 return Err(Failure::Fatal(SyncError::BadUrl { url: self.shown.clone(), detail }));
