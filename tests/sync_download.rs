@@ -129,9 +129,11 @@ fn a_download_resumes_after_the_process_died() {
     assert!(report.resumed_from >= 2 * MIB && report.resumes == 1, "{report:?}");
     assert_eq!(report.bytes_fetched, size - report.resumed_from);
     assert_eq!(sha_of(&dest), expect.sha256);
-    let ratio = server.bytes_sent() as f64 / size as f64;
-    eprintln!("restart: sent/size = {ratio:.3}");
-    assert!(ratio <= 1.1, "{ratio}");
+    // The client fetched only what it lacked (above). What the server sent on top is what was in flight when
+    // the first client died: the loopback socket buffers, at most about 1 MiB, never a second copy.
+    let extra = server.bytes_sent().saturating_sub(size);
+    eprintln!("restart: sent/size = {:.3}", server.bytes_sent() as f64 / size as f64);
+    assert!(extra <= MIB + MIB / 4, "{extra} bytes beyond the object were sent");
 }
 
 #[test]
